@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what binlake needs to build and test, by package name, skipping what is already there.
+set -euo pipefail
+APT_PKGS=(cmake ninja-build g++ clang clang-format clang-tidy libclang-rt-14-dev libgtest-dev
+  libmariadb-dev mariadb-server mariadb-client libzstd-dev zlib1g-dev libtomlplusplus-dev
+  nlohmann-json3-dev pkg-config)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: apt installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q >/dev/null || true
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Python packages used by tests and benchmarks (the peer decoder of the benchmark).
+PY_PKGS=(mysql-replication==1.0.17 pymysql)
+for p in "${PY_PKGS[@]}"; do
+  name=${p%%==*}
+  python3 -m pip show -q "$name" >/dev/null 2>&1 || python3 -m pip install -q "$p"
+done
