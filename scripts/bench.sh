@@ -11,7 +11,7 @@ DIR=$PWD/$BUILD/bench-mariadb
 PORT=${BENCH_PORT:-3319}
 scripts/mariadb.sh start "$DIR" "$PORT" >/dev/null
 trap 'scripts/mariadb.sh stop "$DIR" "$PORT"' EXIT
-sql() { mariadb --no-defaults -uroot -S "$DIR/mariadb.sock" -N -B -e "$1"; }
+sql() { mariadb --no-defaults -uroot -S "$DIR/mariadb.sock" -N -B -D mysql -e "$1"; }
 
 make_binlog() {  # make_binlog ROWS -> prints the binlog file name holding exactly those rows
   local n=$1
