@@ -110,5 +110,8 @@ class Decoder {
 // Reads a binlog file (magic `\xfebin` then events) and feeds every event to the decoder.
 // A truncated or corrupt file stops with an error naming the file and offset.
 Status DecodeBinlogFile(const std::string& path, Decoder* decoder, EventSink* sink);
+// Same, for binlog bytes already in memory; `name` is the file name used in positions and errors.
+Status DecodeBinlogBuffer(std::string_view data, const std::string& name, Decoder* decoder,
+                         EventSink* sink);
 
 }  // namespace binlake::binlog

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang and runs each for a bounded time, corpus seeded from the
+# binlog fixtures: scripts/fuzz.sh SECONDS
+set -euo pipefail
+secs=${1:-60}
+cd "$(dirname "$0")/.."
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DBINLAKE_FUZZ=ON -DBINLAKE_SANITIZE=ON >/dev/null
+cmake --build build-fuzz --target binlog_decoder_fuzz
+corpus=build-fuzz/corpus/binlog_decoder
+mkdir -p "$corpus"
+cp tests/data/binlogs/*.0* tests/data/binlogs/*.binlog "$corpus"/ 2>/dev/null || true
+build-fuzz/binlog_decoder_fuzz -max_total_time="$secs" -max_len=262144 -rss_limit_mb=2048 \
+  -print_final_stats=1 "$corpus" 2>&1 | tail -15

@@ -1,0 +1,53 @@
+#include "binlog/row_json.h"
+
+namespace binlake::binlog {
+namespace {
+
+void AppendImage(const TableMap& map, const std::vector<Value>& values,
+                 const std::vector<bool>& present, std::string* out) {
+  out->push_back('{');
+  bool first = true;
+  for (size_t i = 0; i < values.size(); i++) {
+    if (!present[i]) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    const std::string& name = map.columns[i].name;
+    if (name.empty()) {
+      out->append("\"@").append(std::to_string(i + 1)).push_back('"');
+    } else {
+      AppendJsonString(name, out);
+    }
+    out->push_back(':');
+    values[i].AppendJson(out);
+  }
+  out->push_back('}');
+}
+
+}  // namespace
+
+void AppendRowJson(const EventContext& ctx, const RowChange& row, std::string* out) {
+  out->append("{\"pos\":");
+  AppendJsonString(std::string(ctx.file) + ":" + std::to_string(ctx.offset), out);
+  out->append(",\"gtid\":");
+  if (ctx.gtid.empty()) {
+    out->append("null");
+  } else {
+    AppendJsonString(ctx.gtid, out);
+  }
+  out->append(",\"op\":\"").push_back(row.op);
+  out->append("\",\"schema\":");
+  AppendJsonString(row.table->schema, out);
+  out->append(",\"table\":");
+  AppendJsonString(row.table->table, out);
+  if (row.op != 'I') {
+    out->append(",\"before\":");
+    AppendImage(*row.table, row.before, row.before_present, out);
+  }
+  if (row.op != 'D') {
+    out->append(",\"after\":");
+    AppendImage(*row.table, row.after, row.after_present, out);
+  }
+  out->append("}\n");
+}
+
+}  // namespace binlake::binlog

@@ -1,0 +1,55 @@
+// binlake's TOML configuration: one file describes the source, and later the staging and the lake.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "util/status.h"
+
+namespace binlake::config {
+
+struct TlsConfig {
+  bool enabled = false;
+  std::string ca;    // CA bundle that signs the server certificate
+  std::string cert;  // client certificate (optional)
+  std::string key;   // client key (optional)
+  bool verify_server_cert = true;
+};
+
+struct SourceConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 3306;
+  std::string user = "binlake";
+  std::string password_env = "BINLAKE_MYSQL_PASSWORD";
+  std::string password_file;  // read when set; must not be readable by group/others
+  std::string password;       // resolved from password_env / password_file, never from the file itself
+  uint32_t server_id = 0;     // 0: derived from the host name and pid-free hash; set it explicitly
+  uint32_t heartbeat_ms = 1000;
+  uint32_t connect_timeout_s = 10;
+  uint32_t read_timeout_s = 30;
+  uint32_t max_reconnect_attempts = 0;  // 0: retry forever (with backoff)
+  TlsConfig tls;
+};
+
+struct StartConfig {
+  std::string binlog_file;  // empty: the server's current position
+  uint64_t binlog_pos = 4;
+  std::string gtid;         // MariaDB GTID state such as "0-1-100"
+};
+
+struct Config {
+  std::string path;
+  SourceConfig source;
+  StartConfig start;
+};
+
+// Parses `path`; unknown keys are errors (a typo must not silently fall back to a default).
+// The password is resolved from the environment or the password file.
+Result<Config> LoadConfig(const std::string& path);
+// Same, from TOML text (for tests); `origin` names it in errors.
+Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin);
+
+// Resolves source.password from password_file (checked to be 0600 or stricter) or password_env.
+Status ResolvePassword(SourceConfig* source);
+
+}  // namespace binlake::config
