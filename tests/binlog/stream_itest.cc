@@ -6,11 +6,16 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <mutex>
+#include <set>
 #include <thread>
+#include <tuple>
 
 #include "../testing/test_mysql.h"  // tests/ is not on the include path
 #include "binlog/client.h"
+#include "binlog/decoder.h"
 #include "binlog/event.h"
+#include "binlog/stream.h"
 #include "util/byte_reader.h"
 
 namespace binlake::binlog {
@@ -251,6 +256,243 @@ TEST_F(StreamTest, StreamClientRejectsZeroServerId) {
   auto c = BinlogClient::Connect(o);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+}
+
+// Records the ids inserted into stream_it.s and the identity of every delivered row.
+class CollectSink : public EventSink {
+ public:
+  Status OnRow(const EventContext& ctx, const RowChange& row) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ctx.file != last_file_ || ctx.offset != last_offset_) {
+      last_file_ = std::string(ctx.file);
+      last_offset_ = ctx.offset;
+      index_ = 0;
+    }
+    auto key = std::make_tuple(last_file_, last_offset_, index_++);
+    if (!rows_.insert(key).second) duplicates_++;
+    if (row.table && row.table->table == "s" && row.op == 'I' && !row.after.empty()) {
+      ids_.push_back(row.after[0].i);
+    }
+    return {};
+  }
+  Status OnRotate(const EventContext&, const RotateEvent& r) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    rotations_.push_back(r.next_file);
+    return {};
+  }
+  Status OnHeartbeat(const EventContext&) override {
+    heartbeats_++;
+    return {};
+  }
+  std::vector<int64_t> ids() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ids_;
+  }
+  std::vector<std::string> rotations() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return rotations_;
+  }
+  int duplicates() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return duplicates_;
+  }
+  std::atomic<int> heartbeats_{0};
+
+ private:
+  std::mutex mu_;
+  std::string last_file_;
+  uint64_t last_offset_ = 0;
+  int index_ = 0;
+  std::set<std::tuple<std::string, uint64_t, int>> rows_;
+  std::vector<int64_t> ids_;
+  std::vector<std::string> rotations_;
+  int duplicates_ = 0;
+};
+
+// Runs a BinlogStream on a thread; Stop() returns Run's status.
+class StreamRunner {
+ public:
+  StreamRunner(ConnectionOptions o, StreamOptions so, StartPosition from)
+      : stream_(std::move(o), so), from_(std::move(from)) {
+    thread_ = std::thread([this] { status_ = stream_.Run(from_, &decoder_, &sink_, &stop_); });
+  }
+  ~StreamRunner() {
+    if (thread_.joinable()) (void)Stop();
+  }
+  Status Stop() {
+    stop_ = true;
+    thread_.join();
+    return status_;
+  }
+  bool WaitForIds(size_t n, int seconds = 15) {
+    auto deadline = Clock::now() + std::chrono::seconds(seconds);
+    while (sink_.ids().size() < n && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return sink_.ids().size() >= n;
+  }
+  CollectSink& sink() { return sink_; }
+  BinlogStream& stream() { return stream_; }
+
+ private:
+  BinlogStream stream_;
+  StartPosition from_;
+  Decoder decoder_;
+  CollectSink sink_;
+  std::atomic<bool> stop_{false};
+  Status status_;
+  std::thread thread_;
+};
+
+class StreamRunTest : public StreamTest {
+ protected:
+  void SetUp() override {
+    StreamTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_OK(db_->Exec("DROP TABLE IF EXISTS stream_it.s"));
+    ASSERT_OK(db_->Exec("CREATE TABLE stream_it.s (id INT PRIMARY KEY, v VARCHAR(16))"));
+  }
+  // Inserts ids [from, to], one transaction each; `per_txn` > 1 groups statements.
+  Status InsertIds(int from, int to, int per_txn = 1) {
+    for (int id = from; id <= to;) {
+      std::string sql = per_txn > 1 ? "BEGIN;" : "";
+      for (int k = 0; k < per_txn && id <= to; k++, id++) {
+        sql += "INSERT INTO stream_it.s VALUES (" + std::to_string(id) + ", 'v');";
+      }
+      if (per_txn > 1) sql += "COMMIT;";
+      BL_RETURN_IF_ERROR(db_->Exec(sql));
+    }
+    return Status::Ok();
+  }
+  static std::vector<int64_t> Range(int from, int to) {
+    std::vector<int64_t> v;
+    for (int i = from; i <= to; i++) v.push_back(i);
+    return v;
+  }
+};
+
+TEST_F(StreamRunTest, StreamDeliversRowsAndFollowsRotation) {
+  auto pos = db_->CurrentPosition();
+  ASSERT_OK(pos.status());
+  auto o = db_->Options();
+  o.heartbeat_period_ms = 200;
+  StreamRunner run(o, StreamOptions{.max_reconnect_attempts = 3}, *pos);
+  ASSERT_OK(InsertIds(1, 5));
+  ASSERT_OK(db_->FlushLogs());
+  auto next = db_->CurrentPosition();
+  ASSERT_OK(next.status());
+  ASSERT_OK(InsertIds(6, 10, 5));
+  EXPECT_TRUE(run.WaitForIds(10));
+  ASSERT_OK(run.Stop());
+  EXPECT_EQ(run.sink().ids(), Range(1, 10));
+  auto rot = run.sink().rotations();
+  EXPECT_NE(std::find(rot.begin(), rot.end(), next->file), rot.end());
+  EXPECT_EQ(run.stream().resume_file(), next->file);
+  EXPECT_EQ(run.sink().duplicates(), 0);
+  EXPECT_EQ(run.stream().reconnects(), 0u);
+}
+
+TEST_F(StreamRunTest, StreamExactlyOnceAcrossServerRestart) {
+  auto pos = db_->CurrentPosition();
+  ASSERT_OK(pos.status());
+  auto o = db_->Options();
+  o.heartbeat_period_ms = 200;
+  o.read_timeout_s = 5;
+  StreamRunner run(o, StreamOptions{.max_reconnect_attempts = 30}, *pos);
+  ASSERT_OK(InsertIds(1, 10));
+  ASSERT_OK(InsertIds(11, 20, 4));
+  ASSERT_TRUE(run.WaitForIds(20));
+  ASSERT_OK(db_->Restart());
+  ASSERT_OK(InsertIds(21, 30));
+  ASSERT_OK(InsertIds(31, 40, 5));
+  EXPECT_TRUE(run.WaitForIds(40));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a duplicate would show up now
+  ASSERT_OK(run.Stop());
+  EXPECT_EQ(run.sink().ids(), Range(1, 40));
+  EXPECT_EQ(run.sink().duplicates(), 0);
+  EXPECT_GE(run.stream().reconnects(), 1u);
+}
+
+TEST_F(StreamRunTest, StreamExactlyOnceWithMidTransactionDisconnects) {
+  auto pos = db_->CurrentPosition();
+  ASSERT_OK(pos.status());
+  auto o = db_->Options();
+  o.heartbeat_period_ms = 200;
+  StreamOptions so;
+  so.max_reconnect_attempts = 5;
+  so.initial_backoff_ms = 10;
+  so.test_disconnect_every_n_events = 4;  // transactions here have 5..17 events
+  StreamRunner run(o, so, *pos);
+  ASSERT_OK(InsertIds(1, 5));
+  ASSERT_OK(InsertIds(6, 25, 4));
+  ASSERT_OK(InsertIds(26, 30));
+  EXPECT_TRUE(run.WaitForIds(30));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_OK(run.Stop());
+  EXPECT_EQ(run.sink().ids(), Range(1, 30));
+  EXPECT_EQ(run.sink().duplicates(), 0);
+  EXPECT_GE(run.stream().reconnects(), 10u);
+}
+
+TEST_F(StreamRunTest, StreamResumesFromMariaGtid) {
+  ASSERT_OK(InsertIds(1, 3));
+  auto gtid = db_->Scalar("SELECT @@global.gtid_binlog_pos");
+  ASSERT_OK(gtid.status());
+  ASSERT_OK(InsertIds(4, 6));
+  auto o = db_->Options();
+  o.heartbeat_period_ms = 200;
+  StartPosition from;
+  from.gtid = *gtid;
+  StreamRunner run(o, StreamOptions{.max_reconnect_attempts = 3}, from);
+  EXPECT_TRUE(run.WaitForIds(3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_OK(run.Stop());
+  EXPECT_EQ(run.sink().ids(), Range(4, 6));
+}
+
+TEST_F(StreamRunTest, StreamStopsWhenIdle) {
+  auto o = db_->Options();
+  o.heartbeat_period_ms = 200;
+  StreamRunner run(o, StreamOptions{.max_reconnect_attempts = 3}, StartPosition{});
+  auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (run.sink().heartbeats_ < 2 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(run.sink().heartbeats_.load(), 2);
+  auto t0 = Clock::now();
+  ASSERT_OK(run.Stop());
+  EXPECT_LT(Clock::now() - t0, std::chrono::milliseconds(1000));
+}
+
+TEST_F(StreamRunTest, StreamGivesUpAfterMaxAttempts) {
+  auto o = db_->Options();
+  o.port = 1;  // nothing listens there: connection refused
+  StreamOptions so;
+  so.max_reconnect_attempts = 2;
+  so.initial_backoff_ms = 10;
+  StreamRunner run(o, so, StartPosition{});
+  auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Status st = run.Stop();
+  // Either it gave up already or it was stopped while backing off; both end Run promptly.
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(2));
+  if (!st.ok()) {
+    EXPECT_EQ(st.code(), StatusCode::kNetwork);
+    EXPECT_NE(st.message().find("giving up after 2 reconnect attempts"), std::string::npos)
+        << st.message();
+  }
+}
+
+TEST_F(StreamRunTest, StreamDoesNotRetryAccessDenied) {
+  auto o = db_->Options();
+  o.password = "wrong-Secret-77";
+  StreamRunner run(o, StreamOptions{}, StartPosition{});  // unlimited retries
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Status st = run.Stop();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("access denied"), std::string::npos);
+  EXPECT_EQ(st.message().find("wrong-Secret-77"), std::string::npos);
+  EXPECT_EQ(run.stream().reconnects(), 0u);
 }
 
 }  // namespace
