@@ -212,6 +212,32 @@ TEST_F(StreamTest, StreamClientStartsFromMariaGtid) {
   EXPECT_EQ(seqs[1], seq + 2);
 }
 
+TEST_F(StreamTest, StreamClientReadsEventLargerThan16MiB) {
+  ASSERT_OK(
+      db_->Exec("CREATE TABLE IF NOT EXISTS stream_it.big (id INT PRIMARY KEY "
+                "AUTO_INCREMENT, b LONGBLOB)"));
+  auto client = Connect(db_->Options());
+  ASSERT_TRUE(client);
+  ASSERT_OK(client->StartDump({}));
+  // 20 MiB: the event spans two protocol packets (16 MiB - 1 each), which must be reassembled.
+  ASSERT_OK(db_->Exec("INSERT INTO stream_it.big (b) VALUES (REPEAT('z', 20 * 1024 * 1024))"));
+  auto deadline = Clock::now() + std::chrono::seconds(15);
+  bool seen = false;
+  while (!seen && Clock::now() < deadline) {
+    auto ev = client->Next();
+    ASSERT_OK(ev.status());
+    Header h = ReadHeader(*ev);
+    if (h.type != kWriteRowsV1) continue;
+    seen = true;
+    EXPECT_GT(ev->size(), 20u * 1024 * 1024);
+    EXPECT_EQ(h.size, ev->size());
+    EXPECT_TRUE(ChecksumOk(*ev));
+    EXPECT_EQ(h.log_pos, client->pos());
+  }
+  EXPECT_TRUE(seen);
+  ASSERT_OK(db_->Exec("DROP TABLE stream_it.big"));
+}
+
 TEST_F(StreamTest, StreamClientWrongPasswordIsClear) {
   auto o = db_->Options();
   o.password = "not-the-Secret-42";
@@ -223,6 +249,7 @@ TEST_F(StreamTest, StreamClientWrongPasswordIsClear) {
   EXPECT_NE(m.find("access denied"), std::string::npos) << m;
   EXPECT_NE(m.find("127.0.0.1:" + std::to_string(db_->port())), std::string::npos) << m;
   EXPECT_EQ(m.find("not-the-Secret-42"), std::string::npos) << m;
+  RecordProperty("message", m);
 }
 
 TEST_F(StreamTest, StreamClientMissingFileIsClear) {
@@ -240,6 +267,7 @@ TEST_F(StreamTest, StreamClientMissingFileIsClear) {
   EXPECT_EQ(st.code(), StatusCode::kServer) << st.ToString();
   EXPECT_NE(st.message().find("binlog.999999"), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("purged"), std::string::npos) << st.message();
+  RecordProperty("message", st.message());
 }
 
 TEST_F(StreamTest, StreamClientTlsAgainstPlainServerIsClear) {
@@ -248,6 +276,7 @@ TEST_F(StreamTest, StreamClientTlsAgainstPlainServerIsClear) {
   auto c = BinlogClient::Connect(o);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("TLS"), std::string::npos) << c.status().message();
+  RecordProperty("message", c.status().message());
 }
 
 TEST_F(StreamTest, StreamClientRejectsZeroServerId) {
