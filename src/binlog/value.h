@@ -139,6 +139,10 @@ struct Value {
 // impossible encoding is a Corruption naming the column type, never a crash.
 Status DecodeCell(const ColumnDef& col, ByteReader& r, Value* out);
 
+// Decodes MySQL's binary DECIMAL(precision, scale) (row images and binary JSON) into `out` as exact
+// text with exactly `scale` fraction digits. Corruption on short or impossible bytes.
+Status DecodeDecimal(ByteReader& r, int precision, int scale, std::string* out);
+
 // Appends `s` as a JSON string literal (quotes included), escaping as RFC 8259 requires; bytes
 // that are not valid UTF-8 are written as \u00XX of each byte (never dropped).
 void AppendJsonString(std::string_view s, std::string* out);
