@@ -204,7 +204,15 @@ Status Decoder::DecodeInner(std::string_view raw, uint64_t offset, EventSink* si
     if (options_.verify_checksum) {
       uint32_t stored;
       ByteReader(raw.substr(raw.size() - 4)).ReadU32(&stored);
-      uint32_t computed = Crc32(raw.substr(0, raw.size() - 4));
+      uint32_t computed;
+      if (h.type == kFormatDescription && (h.flags & kLogEventBinlogInUseFlag)) {
+        // The server sets "binlog in use" in the FDE after computing its checksum.
+        std::string copy(raw.substr(0, raw.size() - 4));
+        copy[17] = static_cast<char>(copy[17] & ~kLogEventBinlogInUseFlag);
+        computed = Crc32(copy);
+      } else {
+        computed = Crc32(raw.substr(0, raw.size() - 4));
+      }
       if (stored != computed) {
         return Status::Corruption("CRC32 checksum mismatch (stored " + std::to_string(stored) +
                                   ", computed " + std::to_string(computed) + ")");
@@ -288,11 +296,8 @@ Status Decoder::DecodeBody(const EventHeader& h, std::string_view body, const Ev
     case kWriteRowsV0: case kUpdateRowsV0: case kDeleteRowsV0:
     case kWriteRowsCompressedV1: case kUpdateRowsCompressedV1: case kDeleteRowsCompressedV1:
     case kWriteRowsCompressed: case kUpdateRowsCompressed: case kDeleteRowsCompressed:
-      return DecodeRows(h, body, ctx, sink);
     case kPartialUpdateRows:
-      return Status::NotSupported(
-          "PARTIAL_UPDATE_ROWS (binlog_row_value_options=PARTIAL_JSON) is not decoded yet; set "
-          "binlog_row_value_options='' on the source");
+      return DecodeRows(h, body, ctx, sink);
     case kTransactionPayload:
       if (in_payload) return Status::Corruption("nested TRANSACTION_PAYLOAD");
       return DecodePayload(body, ctx, sink);
@@ -617,7 +622,8 @@ Status Decoder::DecodeTableMap(std::string_view body, const EventContext& ctx, E
 Status Decoder::DecodeRows(const EventHeader& h, std::string_view body, const EventContext& ctx,
                            EventSink* sink) {
   uint8_t t = h.type;
-  bool v2 = t == kWriteRowsV2 || t == kUpdateRowsV2 || t == kDeleteRowsV2;
+  bool partial = t == kPartialUpdateRows;
+  bool v2 = t == kWriteRowsV2 || t == kUpdateRowsV2 || t == kDeleteRowsV2 || partial;
   bool compressed = t >= kWriteRowsCompressedV1 && t <= kDeleteRowsCompressed;
   char op;
   switch (t) {
@@ -626,7 +632,7 @@ Status Decoder::DecodeRows(const EventHeader& h, std::string_view body, const Ev
       op = 'I';
       break;
     case kUpdateRowsV0: case kUpdateRowsV1: case kUpdateRowsV2: case kUpdateRowsCompressedV1:
-    case kUpdateRowsCompressed:
+    case kUpdateRowsCompressed: case kPartialUpdateRows:
       op = 'U';
       break;
     default:
@@ -693,8 +699,22 @@ Status Decoder::DecodeRows(const EventHeader& h, std::string_view body, const Ev
     setup(present1, row.before, row.before_present);
   }
 
-  auto decode_image = [&](ByteReader& rr, std::string_view bits, std::vector<Value>& values,
-                          const std::vector<bool>& present) -> Status {
+  size_t json_cols = 0;
+  if (partial) {
+    for (const auto& c : map.columns) json_cols += c.type == kTypeJson;
+  }
+  // after_image: the after-image of a PARTIAL_UPDATE_ROWS event, where JSON columns may be diffs.
+  auto decode_image = [&](ByteReader& rr, std::vector<Value>& values,
+                          const std::vector<bool>& present, bool after_image) -> Status {
+    std::string_view partial_bits;
+    if (after_image) {
+      uint64_t value_options;
+      if (!rr.ReadPackedInt(&value_options)) return Truncated("partial update value options");
+      if ((value_options & 1) && !rr.ReadBytes((json_cols + 7) / 8, &partial_bits)) {
+        return Truncated("partial update JSON bitmap");
+      }
+    }
+    size_t json_index = 0;
     size_t npresent = 0;
     for (size_t i = 0; i < width; i++) npresent += present[i];
     std::string_view nulls;
@@ -702,6 +722,11 @@ Status Decoder::DecodeRows(const EventHeader& h, std::string_view body, const Ev
     const uint8_t* nb = reinterpret_cast<const uint8_t*>(nulls.data());
     size_t k = 0;
     for (size_t i = 0; i < width; i++) {
+      bool is_partial = false;
+      if (map.columns[i].type == kTypeJson && !partial_bits.empty()) {
+        is_partial = BitLsb(reinterpret_cast<const uint8_t*>(partial_bits.data()), json_index);
+        json_index++;
+      }
       if (!present[i]) {
         values[i].SetNull();
         continue;
@@ -711,7 +736,8 @@ Status Decoder::DecodeRows(const EventHeader& h, std::string_view body, const Ev
         continue;
       }
       if (!options_.decode_rows) continue;
-      Status st = DecodeCell(map.columns[i], rr, &values[i]);
+      Status st = is_partial ? DecodePartialJson(map.columns[i], rr, row.before[i], &values[i])
+                             : DecodeCell(map.columns[i], rr, &values[i]);
       if (!st.ok()) {
         return st.WithContext("column " +
                               (map.columns[i].name.empty() ? "@" + std::to_string(i + 1)
@@ -719,19 +745,18 @@ Status Decoder::DecodeRows(const EventHeader& h, std::string_view body, const Ev
                               " of " + map.schema + "." + map.table);
       }
     }
-    (void)bits;
     return {};
   };
 
   ByteReader rr(rows);
   while (!rr.empty()) {
     if (op == 'U') {
-      BL_RETURN_IF_ERROR(decode_image(rr, present1, row.before, row.before_present));
-      BL_RETURN_IF_ERROR(decode_image(rr, present2, row.after, row.after_present));
+      BL_RETURN_IF_ERROR(decode_image(rr, row.before, row.before_present, false));
+      BL_RETURN_IF_ERROR(decode_image(rr, row.after, row.after_present, partial));
     } else if (op == 'I') {
-      BL_RETURN_IF_ERROR(decode_image(rr, present1, row.after, row.after_present));
+      BL_RETURN_IF_ERROR(decode_image(rr, row.after, row.after_present, false));
     } else {
-      BL_RETURN_IF_ERROR(decode_image(rr, present1, row.before, row.before_present));
+      BL_RETURN_IF_ERROR(decode_image(rr, row.before, row.before_present, false));
     }
     if (!options_.decode_rows) {
       // Without decoding, cell sizes are unknown; report the event once and stop.

@@ -72,6 +72,7 @@ const char* EventTypeName(uint8_t type);
 
 constexpr size_t kEventHeaderSize = 19;
 constexpr uint16_t kLogEventArtificialFlag = 0x20;
+constexpr uint16_t kLogEventBinlogInUseFlag = 0x01;
 
 struct EventHeader {
   uint32_t timestamp = 0;

@@ -4,7 +4,8 @@ namespace binlake::binlog {
 namespace {
 
 void AppendImage(const TableMap& map, const std::vector<Value>& values,
-                 const std::vector<bool>& present, std::string* out) {
+                 const std::vector<bool>& present, const RowJsonOptions& options,
+                 std::string* out) {
   out->push_back('{');
   bool first = true;
   for (size_t i = 0; i < values.size(); i++) {
@@ -18,14 +19,20 @@ void AppendImage(const TableMap& map, const std::vector<Value>& values,
       AppendJsonString(name, out);
     }
     out->push_back(':');
-    values[i].AppendJson(out);
+    const Value& v = values[i];
+    if (options.enum_set_as_numbers && (v.kind == ValueKind::kEnum || v.kind == ValueKind::kSet)) {
+      out->append(std::to_string(v.u));
+    } else {
+      v.AppendJson(out);
+    }
   }
   out->push_back('}');
 }
 
 }  // namespace
 
-void AppendRowJson(const EventContext& ctx, const RowChange& row, std::string* out) {
+void AppendRowJson(const EventContext& ctx, const RowChange& row, std::string* out,
+                   const RowJsonOptions& options) {
   out->append("{\"pos\":");
   AppendJsonString(std::string(ctx.file) + ":" + std::to_string(ctx.offset), out);
   out->append(",\"gtid\":");
@@ -41,11 +48,11 @@ void AppendRowJson(const EventContext& ctx, const RowChange& row, std::string* o
   AppendJsonString(row.table->table, out);
   if (row.op != 'I') {
     out->append(",\"before\":");
-    AppendImage(*row.table, row.before, row.before_present, out);
+    AppendImage(*row.table, row.before, row.before_present, options, out);
   }
   if (row.op != 'D') {
     out->append(",\"after\":");
-    AppendImage(*row.table, row.after, row.after_present, out);
+    AppendImage(*row.table, row.after, row.after_present, options, out);
   }
   out->append("}\n");
 }

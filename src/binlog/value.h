@@ -143,6 +143,12 @@ Status DecodeCell(const ColumnDef& col, ByteReader& r, Value* out);
 // text with exactly `scale` fraction digits. Corruption on short or impossible bytes.
 Status DecodeDecimal(ByteReader& r, int precision, int scale, std::string* out);
 
+// MySQL 8 PARTIAL_UPDATE_ROWS (binlog_row_value_options=PARTIAL_JSON): the after-image of a JSON
+// column given as a list of diffs (REPLACE/INSERT/REMOVE at a JSON path). Reads the length-prefixed
+// (meta bytes) diff list from `r` and applies it to `before` (a kJson value) into `out`, the full
+// after-value as JSON text, exactly as a full after-image would have decoded.
+Status DecodePartialJson(const ColumnDef& col, ByteReader& r, const Value& before, Value* out);
+
 // Appends `s` as a JSON string literal (quotes included), escaping as RFC 8259 requires; bytes
 // that are not valid UTF-8 are written as \u00XX of each byte (never dropped).
 void AppendJsonString(std::string_view s, std::string* out);

@@ -19,16 +19,19 @@ file and offset, and exit code 1.
 
 options:
   --no-verify-checksum   do not verify event CRC32 checksums
+  --enum-as-number       print ENUM as its 1-based index and SET as its bitmask, not names
   --help                 this text
 )";
 
 class DumpSink : public binlog::EventSink {
  public:
-  explicit DumpSink(std::FILE* out) : out_(out) { buf_.reserve(1 << 20); }
+  DumpSink(std::FILE* out, binlog::RowJsonOptions options) : out_(out), options_(options) {
+    buf_.reserve(1 << 20);
+  }
   ~DumpSink() override { Flush(); }
 
   Status OnRow(const binlog::EventContext& ctx, const binlog::RowChange& row) override {
-    binlog::AppendRowJson(ctx, row, &buf_);
+    binlog::AppendRowJson(ctx, row, &buf_, options_);
     rows_++;
     if (buf_.size() > (1 << 20)) Flush();
     return {};
@@ -55,6 +58,7 @@ class DumpSink : public binlog::EventSink {
 
  private:
   std::FILE* out_;
+  binlog::RowJsonOptions options_;
   std::string buf_;
   uint64_t rows_ = 0;
 };
@@ -67,10 +71,13 @@ int BinlogDumpCommand(const Args& args) {
     return 0;
   }
   binlog::DecoderOptions opts;
+  binlog::RowJsonOptions json_opts;
   std::vector<std::string> files;
   for (const auto& a : args) {
     if (a == "--no-verify-checksum") {
       opts.verify_checksum = false;
+    } else if (a == "--enum-as-number") {
+      json_opts.enum_set_as_numbers = true;
     } else if (a.starts_with("-")) {
       return Fail("binlog-dump: unknown option " + a + " (see binlake binlog-dump --help)");
     } else {
@@ -79,7 +86,7 @@ int BinlogDumpCommand(const Args& args) {
   }
   if (files.empty()) return Fail("binlog-dump: no binlog FILE given (see --help)");
   binlog::Decoder decoder(opts);
-  DumpSink sink(stdout);
+  DumpSink sink(stdout, json_opts);
   for (const auto& f : files) {
     Status st = binlog::DecodeBinlogFile(f, &decoder, &sink);
     if (!st.ok()) {
