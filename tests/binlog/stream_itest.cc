@@ -11,7 +11,7 @@
 #include <thread>
 #include <tuple>
 
-#include "../testing/test_mysql.h"  // tests/ is not on the include path
+#include "testing/test_mysql.h"
 #include "binlog/client.h"
 #include "binlog/decoder.h"
 #include "binlog/event.h"

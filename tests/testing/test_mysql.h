@@ -24,18 +24,13 @@ namespace binlake::testing {
 
 class TestMysql {
  public:
-  // Reads BINLAKE_TEST_MYSQL_PORT / BINLAKE_TEST_MYSQL_DIR (set by CTest); NotFound when unset.
+  // The server the CTest fixture started: BINLAKE_TEST_MYSQL_PORT / BINLAKE_TEST_MYSQL_DIR from the
+  // environment when set, else the build's defaults compiled in by CMake.
   static Result<std::unique_ptr<TestMysql>> FromEnv() {
     const char* port = std::getenv("BINLAKE_TEST_MYSQL_PORT");
     const char* dir = std::getenv("BINLAKE_TEST_MYSQL_DIR");
-    if (!port) return Status::NotFound("BINLAKE_TEST_MYSQL_PORT not set (run via ctest)");
-    // gtest_discover_tests splits ENVIRONMENT at ';' and drops the DIR entry; the fixture's
-    // directory is test-mariadb under the build dir, which is the tests' working directory.
-    std::string dir_str = dir ? dir : "test-mariadb";
-    if (!dir) {
-      char cwd[4096];
-      if (getcwd(cwd, sizeof cwd)) dir_str = std::string(cwd) + "/test-mariadb";
-    }
+    if (!port) port = BINLAKE_TEST_MYSQL_PORT_DEFAULT;
+    std::string dir_str = dir ? dir : BINLAKE_TEST_MYSQL_DIR_DEFAULT;
     std::ifstream in(dir_str + "/password");
     std::string password;
     if (!in || !std::getline(in, password)) {
