@@ -375,6 +375,11 @@ Status DecodeCell(const ColumnDef& col, ByteReader& r, Value* out) {
       std::string_view data;
       BL_RETURN_IF_ERROR(ReadPrefixed(col, col.meta < 256 ? 1 : 2, r, &data));
       SetChars(col, false, data, out);
+      // BINARY(n) is logged without its trailing 0x00 padding; SELECT returns all n bytes.
+      if (col.type == kTypeString && col.collation == 63 /* binary */ &&
+          out->text.size() < col.meta) {
+        out->text.resize(col.meta, '\0');
+      }
       return Status::Ok();
     }
     case kTypeTinyBlob:
