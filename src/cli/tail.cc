@@ -53,6 +53,8 @@ class TailSink : public binlog::EventSink {
   Status OnEvent(const binlog::EventContext& ctx) override {
     last_file_.assign(ctx.file);
     last_pos_ = ctx.offset + (ctx.header ? ctx.header->event_size : 0);
+    // The end position is a transaction boundary, so reaching it never stops mid-transaction.
+    CheckEnd();
     return {};
   }
   Status OnRow(const binlog::EventContext& ctx, const binlog::RowChange& row) override {
