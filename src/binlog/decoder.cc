@@ -151,6 +151,90 @@ std::string HexUuid(std::string_view sid) {
   return s;
 }
 
+
+// MySQL serialization library integers: the count of trailing 1-bits of the first byte is the
+// count of extra bytes; 0xFF means 8 raw bytes follow.
+bool ReadVarlenUint(ByteReader& r, uint64_t* v) {
+  uint8_t first;
+  if (r.remaining() < 1) return false;
+  first = *r.current();
+  int ones = std::countr_one(first);
+  if (ones == 8) {
+    return r.Skip(1) && r.ReadU64(v);
+  }
+  uint64_t raw;
+  if (!r.ReadUIntLE(ones + 1, &raw)) return false;
+  *v = raw >> (ones + 1);
+  return true;
+}
+
+bool ReadVarlenInt(ByteReader& r, int64_t* v) {
+  uint64_t u;
+  if (!ReadVarlenUint(r, &u)) return false;
+  *v = (u & 1) ? -static_cast<int64_t>(u >> 1) - 1 : static_cast<int64_t>(u >> 1);
+  return true;
+}
+
+// GTID_TAGGED_LOG_EVENT (MySQL 8.4+): a serialization-library message of numbered fields.
+Status DecodeTaggedGtid(std::string_view body, std::string* gtid) {
+  ByteReader r(body);
+  uint8_t version;
+  uint64_t payload_size, last_non_ignorable;
+  if (!r.ReadU8(&version) || !ReadVarlenUint(r, &payload_size) ||
+      !ReadVarlenUint(r, &last_non_ignorable)) {
+    return Truncated("GTID_TAGGED event");
+  }
+  if (payload_size < r.offset() || payload_size > body.size()) {
+    return Status::Corruption("GTID_TAGGED payload size " + std::to_string(payload_size) +
+                              " does not fit the event");
+  }
+  ByteReader f(r.current(), payload_size - r.offset());
+  std::string sid(16, '\0');
+  std::string tag;
+  int64_t gno = -1;
+  while (!f.empty()) {
+    uint64_t id;
+    if (!ReadVarlenUint(f, &id)) return Truncated("GTID_TAGGED field id");
+    uint64_t u;
+    int64_t i;
+    bool ok = true;
+    switch (id) {
+      case 1:  // sid: 16 bytes, each a varlen integer
+        for (int k = 0; k < 16 && ok; k++) {
+          ok = ReadVarlenUint(f, &u) && u <= 255;
+          sid[k] = static_cast<char>(u);
+        }
+        break;
+      case 2:
+        ok = ReadVarlenInt(f, &gno) && gno > 0;
+        break;
+      case 3: {
+        std::string_view t;
+        ok = ReadVarlenUint(f, &u) && f.ReadBytes(u, &t);
+        tag.assign(t);
+        break;
+      }
+      case 4: case 5:
+        ok = ReadVarlenInt(f, &i);
+        break;
+      case 0: case 6: case 7: case 8: case 9: case 10: case 11:
+        ok = ReadVarlenUint(f, &u);
+        break;
+      default:
+        if (id <= last_non_ignorable) {
+          return Status::NotSupported("GTID_TAGGED field " + std::to_string(id) +
+                                      " is required but unknown (newer MySQL?)");
+        }
+        f.Skip(f.remaining());  // ignorable fields of a newer server: the rest is optional
+        break;
+    }
+    if (!ok) return Status::Corruption("bad GTID_TAGGED field " + std::to_string(id));
+  }
+  if (gno <= 0) return Status::Corruption("GTID_TAGGED event without a transaction number");
+  *gtid = HexUuid(sid) + ":" + (tag.empty() ? "" : tag + ":") + std::to_string(gno);
+  return {};
+}
+
 }  // namespace
 
 Decoder::Decoder(DecoderOptions options) : options_(options) {}
@@ -404,8 +488,14 @@ Status Decoder::DecodeMariaGtid(std::string_view body, const EventHeader& h,
 Status Decoder::DecodeMysqlGtid(std::string_view body, bool tagged, const EventContext& ctx,
                                 EventSink* sink) {
   if (tagged) {
-    // GTID_TAGGED uses MySQL's serialization framework; decoded by its own reader.
-    return Status::NotSupported("GTID_TAGGED_LOG_EVENT (MySQL 8.4 tagged GTIDs) is not decoded yet");
+    std::string gtid;
+    BL_RETURN_IF_ERROR(DecodeTaggedGtid(body, &gtid));
+    gtid_ = std::move(gtid);
+    in_transaction_ = true;
+    standalone_group_ = true;
+    EventContext c = ctx;
+    c.gtid = gtid_;
+    return sink->OnBegin(c);
   }
   ByteReader r(body);
   uint8_t flags;
