@@ -9,6 +9,6 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
 cmake --build build-fuzz --target binlog_decoder_fuzz
 corpus=build-fuzz/corpus/binlog_decoder
 mkdir -p "$corpus"
-cp tests/data/binlogs/*.0* tests/data/binlogs/*.binlog "$corpus"/ 2>/dev/null || true
-build-fuzz/binlog_decoder_fuzz -max_total_time="$secs" -max_len=262144 -rss_limit_mb=2048 \
+cp tests/data/binlogs/*.0* tests/data/binlogs/*.binlog tests/data/fuzz-regressions/* "$corpus"/ 2>/dev/null || true
+build-fuzz/binlog_decoder_fuzz -max_total_time="$secs" -timeout=10 -max_len=262144 -rss_limit_mb=2048 \
   -print_final_stats=1 "$corpus" 2>&1 | tail -15

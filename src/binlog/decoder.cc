@@ -840,6 +840,7 @@ Status Decoder::DecodeRows(const EventHeader& h, std::string_view body, const Ev
 
   ByteReader rr(rows);
   while (!rr.empty()) {
+    size_t row_start = rr.offset();
     if (op == 'U') {
       BL_RETURN_IF_ERROR(decode_image(rr, row.before, row.before_present, false));
       BL_RETURN_IF_ERROR(decode_image(rr, row.after, row.after_present, partial));
@@ -847,6 +848,10 @@ Status Decoder::DecodeRows(const EventHeader& h, std::string_view body, const Ev
       BL_RETURN_IF_ERROR(decode_image(rr, row.after, row.after_present, false));
     } else {
       BL_RETURN_IF_ERROR(decode_image(rr, row.before, row.before_present, false));
+    }
+    if (rr.offset() == row_start) {
+      // A row image with no columns present reads nothing and would never end the event.
+      return Status::Corruption("rows event with an empty row image");
     }
     if (!options_.decode_rows) {
       // Without decoding, cell sizes are unknown; report the event once and stop.
