@@ -25,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Checksums off, so mutations reach the event bodies instead of failing the CRC32.
   binlake::binlog::DecoderOptions opts;
   opts.verify_checksum = false;
+  opts.max_event_size = 64 << 20;
   binlake::binlog::Decoder decoder(opts);
   CountingSink sink;
   (void)binlake::binlog::DecodeBinlogBuffer(bytes, "fuzz", &decoder, &sink);

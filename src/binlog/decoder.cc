@@ -117,7 +117,7 @@ Status Truncated(std::string_view what) {
 }
 
 // MariaDB's compressed payload: 0x80|lenlen, the uncompressed length (big-endian), zlib data.
-Status MariaUncompress(std::string_view in, std::string* out) {
+Status MariaUncompress(std::string_view in, size_t max_size, std::string* out) {
   if (in.empty() || (static_cast<uint8_t>(in[0]) & 0xe0) != 0x80) {
     return Status::Corruption("bad compressed-event header");
   }
@@ -127,6 +127,10 @@ Status MariaUncompress(std::string_view in, std::string* out) {
   }
   uint64_t len = 0;
   for (size_t i = 0; i < lenlen; i++) len = (len << 8) | static_cast<uint8_t>(in[1 + i]);
+  // zlib cannot expand more than ~1032:1, so a larger claim is a corrupt header.
+  if (len > max_size || len > (in.size() + 64) * 1032) {
+    return Status::Corruption("compressed event claims " + std::to_string(len) + " bytes");
+  }
   out->resize(len);
   uLongf dest_len = len;
   std::string_view src = in.substr(1 + lenlen);
@@ -439,7 +443,7 @@ Status Decoder::DecodeQuery(const EventHeader& h, std::string_view body, const E
   std::string_view query = body.substr(r.offset());
   std::string decompressed;
   if (h.type == kQueryCompressed) {
-    BL_RETURN_IF_ERROR(MariaUncompress(query, &decompressed));
+    BL_RETURN_IF_ERROR(MariaUncompress(query, options_.max_event_size, &decompressed));
     query = decompressed;
   }
   std::string_view q = TrimLeading(query);
@@ -765,7 +769,7 @@ Status Decoder::DecodeRows(const EventHeader& h, std::string_view body, const Ev
 
   std::string_view rows = body.substr(r.offset());
   if (compressed) {
-    BL_RETURN_IF_ERROR(MariaUncompress(rows, &scratch_));
+    BL_RETURN_IF_ERROR(MariaUncompress(rows, options_.max_event_size, &scratch_));
     rows = scratch_;
   }
   RowChange& row = row_;
@@ -888,30 +892,70 @@ Status Decoder::DecodePayload(std::string_view body, const EventContext& ctx, Ev
     return Status::Corruption("TRANSACTION_PAYLOAD size " + std::to_string(payload_size) +
                               " but " + std::to_string(payload.size()) + " bytes follow");
   }
-  std::string buf;
-  if (compression == 0) {
-    unsigned long long n = ZSTD_getFrameContentSize(payload.data(), payload.size());
-    if (n == ZSTD_CONTENTSIZE_ERROR) return Status::Corruption("TRANSACTION_PAYLOAD: not zstd");
-    if (n == ZSTD_CONTENTSIZE_UNKNOWN) n = uncompressed_size;
-    if (n > (1ull << 34)) return Status::Corruption("TRANSACTION_PAYLOAD: impossible size");
-    buf.resize(n);
-    size_t got = ZSTD_decompress(buf.data(), buf.size(), payload.data(), payload.size());
-    if (ZSTD_isError(got)) {
-      return Status::Corruption(std::string("TRANSACTION_PAYLOAD zstd: ") + ZSTD_getErrorName(got));
-    }
-    buf.resize(got);
-  } else if (compression == 255) {
-    buf.assign(payload);
-  } else {
+  if (compression == 255) {
+    std::string_view events = payload;
+    size_t used = 0;
+    BL_RETURN_IF_ERROR(DecodePayloadEvents(events, ctx, sink, &used));
+    if (used != events.size()) return Truncated("event inside TRANSACTION_PAYLOAD");
+    return {};
+  }
+  if (compression != 0) {
     return Status::NotSupported("TRANSACTION_PAYLOAD compression type " +
                                 std::to_string(compression));
   }
-  std::string_view events = buf;
-  while (!events.empty()) {
+  // Decompress in chunks and decode each whole inner event as soon as it is complete, so memory
+  // stays at one inner event plus a chunk whatever size the transaction (or a corrupt header) says.
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!dctx) return Status::Internal("cannot allocate a zstd context");
+  std::string& buf = scratch_payload_;
+  buf.clear();
+  ZSTD_inBuffer in{payload.data(), payload.size(), 0};
+  const size_t chunk = ZSTD_DStreamOutSize();
+  size_t ret = 1;
+  uint64_t total = 0;
+  while (true) {
+    size_t old = buf.size();
+    buf.resize(old + chunk);
+    ZSTD_outBuffer out{buf.data() + old, chunk, 0};
+    ret = ZSTD_decompressStream(dctx.get(), &out, &in);
+    if (ZSTD_isError(ret)) {
+      return Status::Corruption(std::string("TRANSACTION_PAYLOAD zstd: ") + ZSTD_getErrorName(ret));
+    }
+    buf.resize(old + out.pos);
+    total += out.pos;
+    if (buf.size() > options_.max_event_size) {
+      return Status::Corruption("event inside TRANSACTION_PAYLOAD larger than " +
+                                std::to_string(options_.max_event_size) + " bytes");
+    }
+    size_t used = 0;
+    BL_RETURN_IF_ERROR(DecodePayloadEvents(buf, ctx, sink, &used));
+    buf.erase(0, used);
+    if (ret == 0 && in.pos == in.size) break;             // frame complete, input used up
+    if (in.pos == in.size && out.pos < chunk) {           // input ended inside the frame
+      return Truncated("TRANSACTION_PAYLOAD zstd frame");
+    }
+  }
+  if (!buf.empty()) return Truncated("event inside TRANSACTION_PAYLOAD");
+  if (uncompressed_size != 0 && total != uncompressed_size) {
+    return Status::Corruption("TRANSACTION_PAYLOAD decompressed to " + std::to_string(total) +
+                              " bytes, header says " + std::to_string(uncompressed_size));
+  }
+  return {};
+}
+
+Status Decoder::DecodePayloadEvents(std::string_view events, const EventContext& ctx,
+                                    EventSink* sink, size_t* used) {
+  *used = 0;
+  while (events.size() >= kEventHeaderSize) {
     EventHeader ih;
-    BL_RETURN_IF_ERROR(ParseEventHeader(events, &ih).WithContext("event inside TRANSACTION_PAYLOAD"));
+    Status st = ParseEventHeader(events, &ih);
+    if (!st.ok()) {
+      if (ih.event_size >= kEventHeaderSize && ih.event_size > events.size()) break;  // partial
+      return st.WithContext("event inside TRANSACTION_PAYLOAD");
+    }
     BL_RETURN_IF_ERROR(DecodeInner(events.substr(0, ih.event_size), ctx.offset, sink, true));
     events.remove_prefix(ih.event_size);
+    *used += ih.event_size;
   }
   return {};
 }

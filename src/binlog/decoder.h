@@ -49,6 +49,9 @@ struct DecoderOptions {
   bool verify_checksum = true;
   // Decode row values; when false, OnRow still fires with op and table but empty images.
   bool decode_rows = true;
+  // Largest decompressed event accepted (MySQL's max_allowed_packet is at most 1 GiB); a corrupt
+  // length above it is an error instead of an allocation.
+  size_t max_event_size = size_t{1} << 30;
 };
 
 // One decoder per stream or file sequence: it keeps the FORMAT_DESCRIPTION and the table maps.
@@ -86,6 +89,9 @@ class Decoder {
   Status DecodeRows(const EventHeader& h, std::string_view body, const EventContext& ctx,
                     EventSink* sink);
   Status DecodePayload(std::string_view body, const EventContext& ctx, EventSink* sink);
+  // Decodes the whole events at the front of `events`; `used` is how many bytes they took.
+  Status DecodePayloadEvents(std::string_view events, const EventContext& ctx, EventSink* sink,
+                             size_t* used);
   Status DecodeMariaGtid(std::string_view body, const EventHeader& h, const EventContext& ctx,
                          EventSink* sink);
   Status DecodeMysqlGtid(std::string_view body, bool tagged, const EventContext& ctx,
@@ -104,7 +110,8 @@ class Decoder {
   bool standalone_group_ = false;  // MariaDB GTID with FL_STANDALONE: ends after one event
   std::string gtid_;
   RowChange row_;                 // reused for every row
-  std::string scratch_;           // decompressed payloads
+  std::string scratch_;           // decompressed MariaDB rows
+  std::string scratch_payload_;   // decompressed MySQL transaction payload, one chunk at a time
 };
 
 // Reads a binlog file (magic `\xfebin` then events) and feeds every event to the decoder.

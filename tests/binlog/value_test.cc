@@ -274,12 +274,13 @@ TEST(CellDecode, StringsAndBlobs) {
                  "ab"),
             "ab");
   EXPECT_EQ(Text(Col(kTypeString, 1020, false, 33), LE(2, 2) + "ab"), "ab");
-  Value bin = Decode(Col(kTypeString, 16, false, 63), std::string("\x03\x00\xff\x01", 4));
+  // BINARY(6) is logged without its trailing 0x00 padding; the value has all 6 bytes, as SELECT.
+  Value bin = Decode(Col(kTypeString, 6, false, 63), std::string("\x03\x00\xff\x01", 4));
   EXPECT_EQ(bin.kind, ValueKind::kBytes);
-  EXPECT_EQ(bin.text, std::string("\x00\xff\x01", 3));
+  EXPECT_EQ(bin.text, std::string("\x00\xff\x01\x00\x00\x00", 6));
   std::string j;
   bin.AppendJson(&j);
-  EXPECT_EQ(j, "\"base64:AP8B\"");
+  EXPECT_EQ(j, "\"base64:AP8BAAAA\"");
   for (uint16_t prefix = 1; prefix <= 4; prefix++) {
     Value blob = Decode(Col(kTypeBlob, prefix, false, 63), LE(3, prefix) + "xyz");
     EXPECT_EQ(blob.kind, ValueKind::kBytes);
