@@ -80,7 +80,7 @@ INSTANTIATE_TEST_SUITE_P(
                       FixtureCase{"mysql_type_bit.000001", 1}, FixtureCase{"ver_5_1_23.001", 5},
                       FixtureCase{"update-full-row.binlog", 7},
                       FixtureCase{"write-full-row.binlog", 7},
-                      FixtureCase{"json.binlog.000001", 11},
+                      FixtureCase{"json.binlog.000001", 18},
                       FixtureCase{"transaction_compression.000001", 1}),
     [](const auto& info) {
       std::string n = info.param.file;
