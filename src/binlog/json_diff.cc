@@ -474,12 +474,23 @@ Status DecodePartialJson(const ColumnDef& col, ByteReader& r, const Value& befor
   if (!r.ReadBytes(len, &bytes)) return Truncated("diff list");
   std::vector<JsonDiff> diffs;
   BL_RETURN_IF_ERROR(ParseJsonDiffs(bytes, &diffs));
-  // A diff never applies to SQL NULL, so a NULL before means the image left the column out.
+  // A diff never applies to SQL NULL, so a non-JSON before means the image left the column out
+  // (binlog_row_image=MINIMAL/NOBLOB): the document is unknown here, so the diffs themselves are
+  // the value, for a consumer that holds the document to apply.
   if (before.kind != ValueKind::kJson) {
-    return Status::NotSupported(
-        "partial JSON update without the column's before-image (binlog_row_image=MINIMAL or "
-        "NOBLOB with binlog_row_value_options=PARTIAL_JSON); the after-value cannot be rebuilt, "
-        "use binlog_row_image=FULL");
+    out->kind = ValueKind::kJsonDiff;
+    out->text.assign("[");
+    for (size_t i = 0; i < diffs.size(); i++) {
+      if (i) out->text.append(", ");
+      static const char* kOps[] = {"replace", "insert", "remove"};
+      out->text.append("{\"op\": \"").append(kOps[static_cast<int>(diffs[i].op)]).append(
+          "\", \"path\": ");
+      AppendJsonString(diffs[i].path, &out->text);
+      if (diffs[i].op != JsonDiffOp::kRemove) out->text.append(", \"value\": ").append(diffs[i].value);
+      out->text.append("}");
+    }
+    out->text.append("]");
+    return Status::Ok();
   }
   std::string text;
   BL_RETURN_IF_ERROR(ApplyJsonDiffs(before.text, diffs, &text));

@@ -9,7 +9,7 @@ void AppendImage(const TableMap& map, const std::vector<Value>& values,
   out->push_back('{');
   bool first = true;
   for (size_t i = 0; i < values.size(); i++) {
-    if (!present[i]) continue;
+    if (!present[i] || values[i].kind == ValueKind::kJsonDiff) continue;
     if (!first) out->push_back(',');
     first = false;
     const std::string& name = map.columns[i].name;
@@ -27,6 +27,27 @@ void AppendImage(const TableMap& map, const std::vector<Value>& values,
     }
   }
   out->push_back('}');
+}
+
+// MySQL partial JSON updates without a before-image: the column's diffs, since its document is not
+// in the binlog. {"col":[{"op":"replace","path":"$.a","value":1}]}
+void AppendJsonDiffs(const TableMap& map, const std::vector<Value>& values,
+                     const std::vector<bool>& present, std::string* out) {
+  bool first = true;
+  for (size_t i = 0; i < values.size(); i++) {
+    if (!present[i] || values[i].kind != ValueKind::kJsonDiff) continue;
+    out->append(first ? ",\"after_json_diffs\":{" : ",");
+    first = false;
+    const std::string& name = map.columns[i].name;
+    if (name.empty()) {
+      out->append("\"@").append(std::to_string(i + 1)).push_back('"');
+    } else {
+      AppendJsonString(name, out);
+    }
+    out->push_back(':');
+    out->append(values[i].text);
+  }
+  if (!first) out->push_back('}');
 }
 
 }  // namespace
@@ -53,6 +74,7 @@ void AppendRowJson(const EventContext& ctx, const RowChange& row, std::string* o
   if (row.op != 'D') {
     out->append(",\"after\":");
     AppendImage(*row.table, row.after, row.after_present, options, out);
+    AppendJsonDiffs(*row.table, row.after, row.after_present, out);
   }
   out->append("}\n");
 }

@@ -395,6 +395,7 @@ std::string Value::ToText() const {
     case ValueKind::kString:
     case ValueKind::kBytes:
     case ValueKind::kJson:
+    case ValueKind::kJsonDiff:
       out = text;
       break;
   }
@@ -444,6 +445,7 @@ void Value::AppendJson(std::string* out) const {
       out->push_back('"');
       break;
     case ValueKind::kJson:
+    case ValueKind::kJsonDiff:
       out->append(text.empty() ? std::string_view("null") : std::string_view(text));
       break;
     case ValueKind::kGeometry:

@@ -110,6 +110,7 @@ enum class ValueKind : uint8_t {
   kBit,        // u: the bits as an unsigned integer; meta gives the width
   kJson,       // text: JSON text
   kGeometry,   // u: SRID; text: WKB bytes
+  kJsonDiff,   // text: JSON array of MySQL partial-update diffs, when the before-image is absent
 };
 
 // One decoded cell. Rows reuse Value objects, so strings keep their capacity across rows.

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/status_matchers.h"
+
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -387,16 +389,16 @@ TEST(JsonDiffDecode, DepthIsCapped) {
   EXPECT_NE(Apply(deep, Remove(long_path)).find("invalid or unsupported path"), std::string::npos);
 }
 
-TEST(JsonDiffDecode, MissingBeforeImageIsNotSupported) {
+TEST(JsonDiffDecode, MissingBeforeImageGivesTheDiffs) {
   ColumnDef col;
   col.type = kTypeJson;
   col.meta = 4;
   std::string column = Column(Replace("$.age", I16(25)));
   ByteReader r(column);
   Value before, out;
-  Status st = DecodePartialJson(col, r, before, &out);
-  EXPECT_EQ(st.code(), StatusCode::kNotSupported);
-  EXPECT_NE(st.message().find("binlog_row_image"), std::string::npos) << st.message();
+  ASSERT_OK(DecodePartialJson(col, r, before, &out));
+  EXPECT_EQ(out.kind, ValueKind::kJsonDiff);
+  EXPECT_EQ(out.text, R"([{"op": "replace", "path": "$.age", "value": 25}])");
 }
 
 // --- The fixture: MySQL 8.0.22, binlog_row_image=MINIMAL, binlog_row_value_options=PARTIAL_JSON.
@@ -411,25 +413,27 @@ class JsonSink : public EventSink {
     offsets.push_back(ctx.offset);
     ops.push_back(row.op);
     // The latest full after-image of each row: the before-image the partial update applies to.
-    if (row.op != 'D') docs[row.after[0].i] = row.after[1].text;
+    if (row.op != 'D' && row.after_present[0]) docs[row.after[0].i] = row.after[1].text;
+    if (row.op == 'U' && row.after[1].kind == ValueKind::kJsonDiff) last_diff = row.after[1].text;
     return {};
   }
   std::vector<uint64_t> offsets;
   std::vector<char> ops;
   std::map<int64_t, std::string> docs;
+  std::string last_diff;
 };
 
-TEST(JsonDiffFixture, PartialUpdateWithoutBeforeImageStopsCleanly) {
+TEST(JsonDiffFixture, PartialUpdateWithoutBeforeImageGivesDiffs) {
   Decoder decoder;
   JsonSink sink;
   Status st = DecodeBinlogFile(FixturePath(), &decoder, &sink);
-  // 6 inserts and 6 full updates decode; the PARTIAL_UPDATE_ROWS event at 3750 logs only the
-  // primary key in its before-image, so the JSON document cannot be rebuilt.
-  EXPECT_EQ(st.code(), StatusCode::kNotSupported) << st.ToString();
-  EXPECT_NE(st.message().find("json.binlog.000001:3750"), std::string::npos) << st.message();
-  EXPECT_NE(st.message().find("binlog_row_image"), std::string::npos) << st.message();
-  EXPECT_EQ(sink.ops,
-            std::vector<char>({'I', 'I', 'I', 'I', 'I', 'I', 'U', 'U', 'U', 'U', 'U', 'U'}));
+  // 6 inserts, 6 full updates, then a PARTIAL_UPDATE_ROWS event at 3750 whose before-image holds
+  // only the primary key (MINIMAL): its JSON column comes out as the diffs.
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(sink.ops, std::vector<char>({'I', 'I', 'I', 'I', 'I', 'I', 'U', 'U', 'U', 'U', 'U',
+                                         'U', 'U', 'U', 'U', 'U', 'U', 'U'}));
+  EXPECT_EQ(sink.offsets.back(), 3750u);
+  EXPECT_EQ(sink.last_diff, R"([{"op": "replace", "path": "$.age", "value": 42}])");
 }
 
 // Walks the rows of the fixture's PARTIAL_UPDATE_ROWS event by hand (table t: id INT, json_col

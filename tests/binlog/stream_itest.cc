@@ -11,6 +11,7 @@
 #include <thread>
 #include <tuple>
 
+#include "testing/status_matchers.h"
 #include "testing/test_mysql.h"
 #include "binlog/client.h"
 #include "binlog/decoder.h"
@@ -23,12 +24,6 @@ namespace {
 
 using binlake::testing::TestMysql;
 using Clock = std::chrono::steady_clock;
-
-#define ASSERT_OK(expr)                      \
-  do {                                       \
-    auto _st = (expr);                       \
-    ASSERT_TRUE(_st.ok()) << _st.ToString(); \
-  } while (0)
 
 struct Header {
   uint32_t timestamp;
