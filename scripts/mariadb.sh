@@ -2,6 +2,7 @@
 # Private MariaDB server for the demo and the tests: scripts/mariadb.sh start|stop|restart|status DIR PORT
 # Binds 127.0.0.1 only, row-based binlog with full metadata; root has no password, and a `binlake`
 # user (password in DIR/password, 0600) has the replication privileges binlake needs.
+# MARIADB_EXTRA_ARGS adds server options (the TLS test uses it).
 set -euo pipefail
 cmd=${1:?usage: mariadb.sh start|stop|restart|status DIR PORT}
 dir=${2:?DIR}
@@ -32,7 +33,7 @@ start() {
     --log-bin="$data/binlog" --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL \
     --server-id=1 --skip-name-resolve --max-allowed-packet=1G --innodb-buffer-pool-size=256M \
     --innodb-log-file-size=512M --max-binlog-size=1G --character-set-server=utf8mb4 \
-    --collation-server=utf8mb4_general_ci >/dev/null 2>&1 &
+    --collation-server=utf8mb4_general_ci ${MARIADB_EXTRA_ARGS:-} >/dev/null 2>&1 &
   for _ in $(seq 1 300); do
     if mariadb --no-defaults -uroot -S "$sock" -e 'select 1' >/dev/null 2>&1; then break; fi
     if ! kill -0 $! 2>/dev/null; then echo "mariadb.sh: mariadbd exited, see $dir/error.log" >&2; tail -5 "$dir/error.log" >&2; exit 1; fi
