@@ -204,9 +204,9 @@ Status DecodeDecimal(ByteReader& r, int precision, int scale, std::string* out) 
     for (int k = 0; k < bytes; k++) v = (v << 8) | b[pos++];
     return v;
   };
-  // Digits go into buf after a slot for the sign; leading zeros of the integer part are cut.
+  // Digits go into buf after slots for "-0"; leading zeros of the integer part are cut.
   char buf[80];
-  char* p = buf + 1;
+  char* p = buf + 2;
   auto put = [&](uint32_t v, int digits) {
     for (int k = digits - 1; k >= 0; k--) {
       p[k] = static_cast<char>('0' + v % 10);
@@ -225,7 +225,7 @@ Status DecodeDecimal(ByteReader& r, int precision, int scale, std::string* out) 
     bad |= v >= kPow10[9];
     put(v, 9);
   }
-  char* int_begin = buf + 1;
+  char* int_begin = buf + 2;
   while (int_begin < p && *int_begin == '0') int_begin++;
   bool int_zero = int_begin == p;
   if (int_zero) *--int_begin = '0';
