@@ -19,7 +19,10 @@
 namespace binlake::binlog {
 namespace {
 
-constexpr std::string_view kBinlogMagic("\xfe" "bin", 4);
+constexpr std::string_view kBinlogMagic(
+    "\xfe"
+    "bin",
+    4);
 
 // Optional TABLE_MAP metadata field types (MySQL 8 / MariaDB 10.5+).
 enum OptionalMetadata : uint8_t {
@@ -40,8 +43,15 @@ enum OptionalMetadata : uint8_t {
 
 bool IsNumeric(uint8_t t) {
   switch (t) {
-    case kTypeTiny: case kTypeShort: case kTypeInt24: case kTypeLong: case kTypeLongLong:
-    case kTypeNewDecimal: case kTypeFloat: case kTypeDouble: case kTypeDecimal:
+    case kTypeTiny:
+    case kTypeShort:
+    case kTypeInt24:
+    case kTypeLong:
+    case kTypeLongLong:
+    case kTypeNewDecimal:
+    case kTypeFloat:
+    case kTypeDouble:
+    case kTypeDecimal:
       return true;
     default:
       return false;
@@ -50,8 +60,13 @@ bool IsNumeric(uint8_t t) {
 
 bool IsCharacter(uint8_t t) {
   switch (t) {
-    case kTypeString: case kTypeVarString: case kTypeVarchar: case kTypeBlob:
-    case kTypeTinyBlob: case kTypeMediumBlob: case kTypeLongBlob:
+    case kTypeString:
+    case kTypeVarString:
+    case kTypeVarchar:
+    case kTypeBlob:
+    case kTypeTinyBlob:
+    case kTypeMediumBlob:
+    case kTypeLongBlob:
       return true;
     default:
       return false;
@@ -63,12 +78,27 @@ bool IsEnumOrSet(uint8_t t) { return t == kTypeEnum || t == kTypeSet; }
 // Number of TABLE_MAP metadata bytes each logged column type carries.
 int MetaBytes(uint8_t logged_type) {
   switch (logged_type) {
-    case kTypeFloat: case kTypeDouble: case kTypeBlob: case kTypeTinyBlob: case kTypeMediumBlob:
-    case kTypeLongBlob: case kTypeGeometry: case kTypeJson: case kTypeTimestamp2:
-    case kTypeDateTime2: case kTypeTime2: case kTypeVector:
+    case kTypeFloat:
+    case kTypeDouble:
+    case kTypeBlob:
+    case kTypeTinyBlob:
+    case kTypeMediumBlob:
+    case kTypeLongBlob:
+    case kTypeGeometry:
+    case kTypeJson:
+    case kTypeTimestamp2:
+    case kTypeDateTime2:
+    case kTypeTime2:
+    case kTypeVector:
       return 1;
-    case kTypeVarchar: case kTypeVarString: case kTypeNewDecimal: case kTypeBit: case kTypeString:
-    case kTypeEnum: case kTypeSet: case kTypeDecimal:
+    case kTypeVarchar:
+    case kTypeVarString:
+    case kTypeNewDecimal:
+    case kTypeBit:
+    case kTypeString:
+    case kTypeEnum:
+    case kTypeSet:
+    case kTypeDecimal:
       return 2;
     default:
       return 0;
@@ -155,7 +185,6 @@ std::string HexUuid(std::string_view sid) {
   return s;
 }
 
-
 // MySQL serialization library integers: the count of trailing 1-bits of the first byte is the
 // count of extra bytes; 0xFF means 8 raw bytes follow.
 bool ReadVarlenUint(ByteReader& r, uint64_t* v) {
@@ -218,10 +247,17 @@ Status DecodeTaggedGtid(std::string_view body, std::string* gtid) {
         tag.assign(t);
         break;
       }
-      case 4: case 5:
+      case 4:
+      case 5:
         ok = ReadVarlenInt(f, &i);
         break;
-      case 0: case 6: case 7: case 8: case 9: case 10: case 11:
+      case 0:
+      case 6:
+      case 7:
+      case 8:
+      case 9:
+      case 10:
+      case 11:
         ok = ReadVarlenUint(f, &u);
         break;
       default:
@@ -257,7 +293,8 @@ Status Decoder::Decode(std::string_view raw, uint64_t offset, EventSink* sink) {
   Status st = DecodeInner(raw, offset, sink, false);
   if (st.ok()) return st;
   EventHeader h;
-  std::string where = (file_.empty() ? std::string("binlog") : file_) + ":" + std::to_string(offset);
+  std::string where =
+      (file_.empty() ? std::string("binlog") : file_) + ":" + std::to_string(offset);
   if (ParseEventHeader(raw, &h).ok()) {
     where += " (" + std::string(EventTypeName(h.type)) + " event)";
   }
@@ -339,8 +376,8 @@ Status Decoder::DecodeFormatDescription(std::string_view body) {
   int major = 0, minor = 0, patch = 0;
   std::sscanf(server_version_.c_str(), "%d.%d.%d", &major, &minor, &patch);
   bool mariadb = server_version_.find("MariaDB") != std::string::npos;
-  bool checksum_capable = mariadb ? (major * 100 + minor >= 503)
-                                  : (major * 10000 + minor * 100 + patch >= 50601);
+  bool checksum_capable =
+      mariadb ? (major * 100 + minor >= 503) : (major * 10000 + minor * 100 + patch >= 50601);
   std::string_view rest = body.substr(r.offset());
   if (checksum_capable) {
     if (rest.size() < 5) return Truncated("FORMAT_DESCRIPTION checksum algorithm");
@@ -379,11 +416,21 @@ Status Decoder::DecodeBody(const EventHeader& h, std::string_view body, const Ev
     }
     case kTableMap:
       return DecodeTableMap(body, ctx, sink);
-    case kWriteRowsV1: case kUpdateRowsV1: case kDeleteRowsV1:
-    case kWriteRowsV2: case kUpdateRowsV2: case kDeleteRowsV2:
-    case kWriteRowsV0: case kUpdateRowsV0: case kDeleteRowsV0:
-    case kWriteRowsCompressedV1: case kUpdateRowsCompressedV1: case kDeleteRowsCompressedV1:
-    case kWriteRowsCompressed: case kUpdateRowsCompressed: case kDeleteRowsCompressed:
+    case kWriteRowsV1:
+    case kUpdateRowsV1:
+    case kDeleteRowsV1:
+    case kWriteRowsV2:
+    case kUpdateRowsV2:
+    case kDeleteRowsV2:
+    case kWriteRowsV0:
+    case kUpdateRowsV0:
+    case kDeleteRowsV0:
+    case kWriteRowsCompressedV1:
+    case kUpdateRowsCompressedV1:
+    case kDeleteRowsCompressedV1:
+    case kWriteRowsCompressed:
+    case kUpdateRowsCompressed:
+    case kDeleteRowsCompressed:
     case kPartialUpdateRows:
       return DecodeRows(h, body, ctx, sink);
     case kTransactionPayload:
@@ -412,11 +459,24 @@ Status Decoder::DecodeBody(const EventHeader& h, std::string_view body, const Ev
     // Events that carry nothing a row-based CDC needs: statement-based context, file markers,
     // GTID sets (informational), group-replication bookkeeping, and the statement texts of
     // ANNOTATE_ROWS / ROWS_QUERY (reported through OnEvent).
-    case kStop: case kIntvar: case kRand: case kUserVar: case kPreviousGtids:
-    case kMariaGtidList: case kBinlogCheckpoint: case kTransactionContext: case kViewChange:
-    case kAnnotateRows: case kRowsQuery: case kIgnorable: case kSlave:
+    case kStop:
+    case kIntvar:
+    case kRand:
+    case kUserVar:
+    case kPreviousGtids:
+    case kMariaGtidList:
+    case kBinlogCheckpoint:
+    case kTransactionContext:
+    case kViewChange:
+    case kAnnotateRows:
+    case kRowsQuery:
+    case kIgnorable:
+    case kSlave:
       return {};
-    case kBeginLoadQuery: case kAppendBlock: case kExecuteLoadQuery: case kDeleteFile:
+    case kBeginLoadQuery:
+    case kAppendBlock:
+    case kExecuteLoadQuery:
+    case kDeleteFile:
       return sink->OnQuery(ctx, "", "LOAD DATA (statement-based)", true);
     default:
       if (h.flags & 0x80) return {};  // LOG_EVENT_IGNORABLE_F: the server says it may be skipped
@@ -545,7 +605,8 @@ Status Decoder::DecodeTableMap(std::string_view body, const EventContext& ctx, E
   map->columns.resize(ncols);
   uint64_t meta_len;
   ByteReader meta;
-  if (!r.ReadPackedInt(&meta_len) || !r.Sub(meta_len, &meta)) return Truncated("TABLE_MAP metadata");
+  if (!r.ReadPackedInt(&meta_len) || !r.Sub(meta_len, &meta))
+    return Truncated("TABLE_MAP metadata");
   for (size_t i = 0; i < ncols; i++) {
     ColumnDef& c = map->columns[i];
     uint8_t t = static_cast<uint8_t>(types[i]);
@@ -556,13 +617,18 @@ Status Decoder::DecodeTableMap(std::string_view body, const EventContext& ctx, E
       return Truncated("TABLE_MAP column metadata");
     }
     switch (t) {
-      case kTypeVarchar: case kTypeVarString:
+      case kTypeVarchar:
+      case kTypeVarString:
         c.meta = static_cast<uint16_t>(b0 | (b1 << 8));
         break;
-      case kTypeNewDecimal: case kTypeBit: case kTypeDecimal:
+      case kTypeNewDecimal:
+      case kTypeBit:
+      case kTypeDecimal:
         c.meta = static_cast<uint16_t>((b0 << 8) | b1);
         break;
-      case kTypeString: case kTypeEnum: case kTypeSet: {
+      case kTypeString:
+      case kTypeEnum:
+      case kTypeSet: {
         // byte0 is the real type; lengths over 255 borrow its bits 4-5 (MySQL bug #37426).
         uint8_t real = static_cast<uint8_t>(b0);
         uint32_t length = static_cast<uint32_t>(b1);
@@ -574,7 +640,9 @@ Status Decoder::DecodeTableMap(std::string_view body, const EventContext& ctx, E
         c.meta = static_cast<uint16_t>(length);
         break;
       }
-      case kTypeTinyBlob: case kTypeMediumBlob: case kTypeLongBlob:
+      case kTypeTinyBlob:
+      case kTypeMediumBlob:
+      case kTypeLongBlob:
         c.type = kTypeBlob;
         c.meta = static_cast<uint16_t>(b0);
         break;
@@ -607,7 +675,8 @@ Status Decoder::DecodeTableMap(std::string_view body, const EventContext& ctx, E
       for (size_t c : cols) map->columns[c].collation = static_cast<uint32_t>(def);
       while (!f.empty()) {
         uint64_t idx, coll;
-        if (!f.ReadPackedInt(&idx) || !f.ReadPackedInt(&coll)) return Truncated("TABLE_MAP charset");
+        if (!f.ReadPackedInt(&idx) || !f.ReadPackedInt(&coll))
+          return Truncated("TABLE_MAP charset");
         if (idx >= cols.size()) return Status::Corruption("TABLE_MAP charset index out of range");
         map->columns[cols[idx]].collation = static_cast<uint32_t>(coll);
       }
@@ -620,17 +689,18 @@ Status Decoder::DecodeTableMap(std::string_view body, const EventContext& ctx, E
     }
     return {};
   };
-  auto read_strings = [&](ByteReader& f, const std::vector<size_t>& cols,
-                          bool is_enum) -> Status {
+  auto read_strings = [&](ByteReader& f, const std::vector<size_t>& cols, bool is_enum) -> Status {
     for (size_t c : cols) {
       uint64_t count;
-      if (!f.ReadPackedInt(&count) || count > f.remaining()) return Truncated("TABLE_MAP ENUM/SET values");
+      if (!f.ReadPackedInt(&count) || count > f.remaining())
+        return Truncated("TABLE_MAP ENUM/SET values");
       auto& values = is_enum ? map->columns[c].enum_values : map->columns[c].set_values;
       values.resize(count);
       for (auto& v : values) {
         uint64_t n;
         std::string_view sv;
-        if (!f.ReadPackedInt(&n) || !f.ReadBytes(n, &sv)) return Truncated("TABLE_MAP ENUM/SET value");
+        if (!f.ReadPackedInt(&n) || !f.ReadBytes(n, &sv))
+          return Truncated("TABLE_MAP ENUM/SET value");
         v.assign(sv);
       }
     }
@@ -667,7 +737,8 @@ Status Decoder::DecodeTableMap(std::string_view body, const EventContext& ctx, E
         for (size_t i = 0; i < ncols; i++) {
           uint64_t n;
           std::string_view sv;
-          if (!f.ReadPackedInt(&n) || !f.ReadBytes(n, &sv)) return Truncated("TABLE_MAP column name");
+          if (!f.ReadPackedInt(&n) || !f.ReadBytes(n, &sv))
+            return Truncated("TABLE_MAP column name");
           map->columns[i].name.assign(sv);
         }
         map->has_names = true;
@@ -721,12 +792,19 @@ Status Decoder::DecodeRows(const EventHeader& h, std::string_view body, const Ev
   bool compressed = t >= kWriteRowsCompressedV1 && t <= kDeleteRowsCompressed;
   char op;
   switch (t) {
-    case kWriteRowsV0: case kWriteRowsV1: case kWriteRowsV2: case kWriteRowsCompressedV1:
+    case kWriteRowsV0:
+    case kWriteRowsV1:
+    case kWriteRowsV2:
+    case kWriteRowsCompressedV1:
     case kWriteRowsCompressed:
       op = 'I';
       break;
-    case kUpdateRowsV0: case kUpdateRowsV1: case kUpdateRowsV2: case kUpdateRowsCompressedV1:
-    case kUpdateRowsCompressed: case kPartialUpdateRows:
+    case kUpdateRowsV0:
+    case kUpdateRowsV1:
+    case kUpdateRowsV2:
+    case kUpdateRowsCompressedV1:
+    case kUpdateRowsCompressed:
+    case kPartialUpdateRows:
       op = 'U';
       break;
     default:
@@ -765,7 +843,8 @@ Status Decoder::DecodeRows(const EventHeader& h, std::string_view body, const Ev
   size_t bitmap_len = (width + 7) / 8;
   std::string_view present1, present2;
   if (!r.ReadBytes(bitmap_len, &present1)) return Truncated("rows event column bitmap");
-  if (op == 'U' && !r.ReadBytes(bitmap_len, &present2)) return Truncated("rows event column bitmap");
+  if (op == 'U' && !r.ReadBytes(bitmap_len, &present2))
+    return Truncated("rows event column bitmap");
 
   std::string_view rows = body.substr(r.offset());
   if (compressed) {
@@ -778,7 +857,8 @@ Status Decoder::DecodeRows(const EventHeader& h, std::string_view body, const Ev
   auto setup = [&](std::string_view bits, std::vector<Value>& values, std::vector<bool>& present) {
     values.resize(width);
     present.assign(width, false);
-    for (size_t i = 0; i < width; i++) present[i] = BitLsb(reinterpret_cast<const uint8_t*>(bits.data()), i);
+    for (size_t i = 0; i < width; i++)
+      present[i] = BitLsb(reinterpret_cast<const uint8_t*>(bits.data()), i);
   };
   if (op == 'U') {
     setup(present1, row.before, row.before_present);
@@ -833,10 +913,10 @@ Status Decoder::DecodeRows(const EventHeader& h, std::string_view body, const Ev
       Status st = is_partial ? DecodePartialJson(map.columns[i], rr, row.before[i], &values[i])
                              : DecodeCell(map.columns[i], rr, &values[i]);
       if (!st.ok()) {
-        return st.WithContext("column " +
-                              (map.columns[i].name.empty() ? "@" + std::to_string(i + 1)
-                                                           : map.columns[i].name) +
-                              " of " + map.schema + "." + map.table);
+        return st.WithContext(
+            "column " +
+            (map.columns[i].name.empty() ? "@" + std::to_string(i + 1) : map.columns[i].name) +
+            " of " + map.schema + "." + map.table);
       }
     }
     return {};
@@ -889,8 +969,8 @@ Status Decoder::DecodePayload(std::string_view body, const EventContext& ctx, Ev
   }
   std::string_view payload = body.substr(r.offset());
   if (have_size && payload_size != payload.size()) {
-    return Status::Corruption("TRANSACTION_PAYLOAD size " + std::to_string(payload_size) +
-                              " but " + std::to_string(payload.size()) + " bytes follow");
+    return Status::Corruption("TRANSACTION_PAYLOAD size " + std::to_string(payload_size) + " but " +
+                              std::to_string(payload.size()) + " bytes follow");
   }
   if (compression == 255) {
     std::string_view events = payload;
@@ -930,8 +1010,8 @@ Status Decoder::DecodePayload(std::string_view body, const EventContext& ctx, Ev
     size_t used = 0;
     BL_RETURN_IF_ERROR(DecodePayloadEvents(buf, ctx, sink, &used));
     buf.erase(0, used);
-    if (ret == 0 && in.pos == in.size) break;             // frame complete, input used up
-    if (in.pos == in.size && out.pos < chunk) {           // input ended inside the frame
+    if (ret == 0 && in.pos == in.size) break;    // frame complete, input used up
+    if (in.pos == in.size && out.pos < chunk) {  // input ended inside the frame
       return Truncated("TRANSACTION_PAYLOAD zstd frame");
     }
   }
@@ -961,7 +1041,7 @@ Status Decoder::DecodePayloadEvents(std::string_view events, const EventContext&
 }
 
 Status DecodeBinlogBuffer(std::string_view all, const std::string& name, Decoder* decoder,
-                         EventSink* sink) {
+                          EventSink* sink) {
   decoder->SetFile(name);
   if (!all.starts_with(kBinlogMagic)) {
     return Status::Corruption(name + ": not a binlog file (no \\xfebin magic at offset 0)");

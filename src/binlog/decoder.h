@@ -15,11 +15,11 @@ namespace binlake::binlog {
 
 // Where an event came from and the transaction it belongs to.
 struct EventContext {
-  std::string_view file;      // binlog file name
-  uint64_t offset = 0;        // offset of the event in that file (of the enclosing payload event
-                              // for events inside a MySQL TRANSACTION_PAYLOAD)
+  std::string_view file;  // binlog file name
+  uint64_t offset = 0;    // offset of the event in that file (of the enclosing payload event
+                          // for events inside a MySQL TRANSACTION_PAYLOAD)
   const EventHeader* header = nullptr;
-  std::string_view gtid;      // GTID of the current transaction ("0-1-42" or "uuid:n"), "" if none
+  std::string_view gtid;  // GTID of the current transaction ("0-1-42" or "uuid:n"), "" if none
 };
 
 // Receives what the decoder finds. Every callback may return an error to stop decoding.
@@ -109,9 +109,9 @@ class Decoder {
   bool in_transaction_ = false;
   bool standalone_group_ = false;  // MariaDB GTID with FL_STANDALONE: ends after one event
   std::string gtid_;
-  RowChange row_;                 // reused for every row
-  std::string scratch_;           // decompressed MariaDB rows
-  std::string scratch_payload_;   // decompressed MySQL transaction payload, one chunk at a time
+  RowChange row_;                // reused for every row
+  std::string scratch_;          // decompressed MariaDB rows
+  std::string scratch_payload_;  // decompressed MySQL transaction payload, one chunk at a time
 };
 
 // Reads a binlog file (magic `\xfebin` then events) and feeds every event to the decoder.
@@ -119,6 +119,6 @@ class Decoder {
 Status DecodeBinlogFile(const std::string& path, Decoder* decoder, EventSink* sink);
 // Same, for binlog bytes already in memory; `name` is the file name used in positions and errors.
 Status DecodeBinlogBuffer(std::string_view data, const std::string& name, Decoder* decoder,
-                         EventSink* sink);
+                          EventSink* sink);
 
 }  // namespace binlake::binlog

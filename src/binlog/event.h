@@ -106,8 +106,8 @@ struct TableMap {
 };
 
 // One row change, decoded. `before` for U/D, `after` for I/U; the present bitmaps say which columns
-// the row image carries (MINIMAL/NOBLOB images leave some out; absent columns are not NULL, they are
-// unknown and are left out of the JSON).
+// the row image carries (MINIMAL/NOBLOB images leave some out; absent columns are not NULL, they
+// are unknown and are left out of the JSON).
 struct RowChange {
   char op = 'I';  // 'I', 'U', 'D'
   const TableMap* table = nullptr;

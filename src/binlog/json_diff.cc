@@ -483,10 +483,12 @@ Status DecodePartialJson(const ColumnDef& col, ByteReader& r, const Value& befor
     for (size_t i = 0; i < diffs.size(); i++) {
       if (i) out->text.append(", ");
       static const char* kOps[] = {"replace", "insert", "remove"};
-      out->text.append("{\"op\": \"").append(kOps[static_cast<int>(diffs[i].op)]).append(
-          "\", \"path\": ");
+      out->text.append("{\"op\": \"")
+          .append(kOps[static_cast<int>(diffs[i].op)])
+          .append("\", \"path\": ");
       AppendJsonString(diffs[i].path, &out->text);
-      if (diffs[i].op != JsonDiffOp::kRemove) out->text.append(", \"value\": ").append(diffs[i].value);
+      if (diffs[i].op != JsonDiffOp::kRemove)
+        out->text.append(", \"value\": ").append(diffs[i].value);
       out->text.append("}");
     }
     out->text.append("]");

@@ -67,10 +67,11 @@ struct ColumnDef {
   uint16_t meta = 0;
   bool nullable = true;
 
-  // Optional metadata (binlog_row_metadata=MINIMAL/FULL); empty/0/false when the server did not send it.
-  std::string name;              // FULL only; empty when unknown (printed as @1, @2, ...)
-  bool is_unsigned = false;      // numeric columns; false when unknown
-  uint32_t collation = 0;        // character columns: collation id; 0 = unknown. 63 = binary.
+  // Optional metadata (binlog_row_metadata=MINIMAL/FULL); empty/0/false when the server did not
+  // send it.
+  std::string name;          // FULL only; empty when unknown (printed as @1, @2, ...)
+  bool is_unsigned = false;  // numeric columns; false when unknown
+  uint32_t collation = 0;    // character columns: collation id; 0 = unknown. 63 = binary.
   std::vector<std::string> enum_values;  // ENUM names (FULL only)
   std::vector<std::string> set_values;   // SET names (FULL only)
   uint32_t geometry_type = 0;

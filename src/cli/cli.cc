@@ -11,7 +11,8 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-constexpr const char* kUsage = R"(binlake: change data capture from MySQL/MariaDB binlogs into a data lake
+constexpr const char* kUsage =
+    R"(binlake: change data capture from MySQL/MariaDB binlogs into a data lake
 
 usage: binlake <command> [options]
 

@@ -1,12 +1,12 @@
 #include "config/config.h"
 
 #include <sys/stat.h>
+#include <toml++/toml.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace binlake::config {
 namespace {
@@ -92,11 +92,11 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
   c.path = origin;
   BL_RETURN_IF_ERROR(CheckKeys(root, {"source", "start"}, "", origin));
   if (const toml::table* src = root["source"].as_table()) {
-    BL_RETURN_IF_ERROR(CheckKeys(*src,
-                                 {"host", "port", "user", "password_env", "password_file",
-                                  "server_id", "heartbeat_ms", "connect_timeout_s",
-                                  "read_timeout_s", "max_reconnect_attempts", "tls"},
-                                 "source", origin));
+    BL_RETURN_IF_ERROR(CheckKeys(
+        *src,
+        {"host", "port", "user", "password_env", "password_file", "server_id", "heartbeat_ms",
+         "connect_timeout_s", "read_timeout_s", "max_reconnect_attempts", "tls"},
+        "source", origin));
     SourceConfig& s = c.source;
     BL_RETURN_IF_ERROR(Get(*src, "host", &s.host, "source", origin));
     BL_RETURN_IF_ERROR(Get(*src, "port", &s.port, "source", origin));
@@ -110,9 +110,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
     BL_RETURN_IF_ERROR(
         Get(*src, "max_reconnect_attempts", &s.max_reconnect_attempts, "source", origin));
     if (const toml::table* tls = (*src)["tls"].as_table()) {
-      BL_RETURN_IF_ERROR(
-          CheckKeys(*tls, {"enabled", "ca", "cert", "key", "verify_server_cert"}, "source.tls",
-                    origin));
+      BL_RETURN_IF_ERROR(CheckKeys(*tls, {"enabled", "ca", "cert", "key", "verify_server_cert"},
+                                   "source.tls", origin));
       BL_RETURN_IF_ERROR(Get(*tls, "enabled", &s.tls.enabled, "source.tls", origin));
       BL_RETURN_IF_ERROR(Get(*tls, "ca", &s.tls.ca, "source.tls", origin));
       BL_RETURN_IF_ERROR(Get(*tls, "cert", &s.tls.cert, "source.tls", origin));
@@ -121,7 +120,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
           Get(*tls, "verify_server_cert", &s.tls.verify_server_cert, "source.tls", origin));
     }
     if (s.server_id == 0) {
-      return Status::InvalidArgument(origin + ": source.server_id must be set to a non-zero id "
+      return Status::InvalidArgument(origin +
+                                     ": source.server_id must be set to a non-zero id "
                                      "unique among the source's replicas");
     }
   } else {

@@ -22,8 +22,8 @@ struct SourceConfig {
   std::string user = "binlake";
   std::string password_env = "BINLAKE_MYSQL_PASSWORD";
   std::string password_file;  // read when set; must not be readable by group/others
-  std::string password;       // resolved from password_env / password_file, never from the file itself
-  uint32_t server_id = 0;     // 0: derived from the host name and pid-free hash; set it explicitly
+  std::string password;    // resolved from password_env / password_file, never from the file itself
+  uint32_t server_id = 0;  // 0: derived from the host name and pid-free hash; set it explicitly
   uint32_t heartbeat_ms = 1000;
   uint32_t connect_timeout_s = 10;
   uint32_t read_timeout_s = 30;
@@ -34,7 +34,7 @@ struct SourceConfig {
 struct StartConfig {
   std::string binlog_file;  // empty: the server's current position
   uint64_t binlog_pos = 4;
-  std::string gtid;         // MariaDB GTID state such as "0-1-100"
+  std::string gtid;  // MariaDB GTID state such as "0-1-100"
 };
 
 struct Config {

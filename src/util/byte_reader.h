@@ -1,4 +1,5 @@
-// The one bounds-checked little-endian byte reader: every decode of untrusted bytes goes through it.
+// The one bounds-checked little-endian byte reader: every decode of untrusted bytes goes through
+// it.
 #pragma once
 
 #include <cstddef>
@@ -11,8 +12,9 @@
 
 namespace binlake {
 
-// Reads from a fixed window; a read past the end returns false and consumes nothing, so a bad length
-// can never read into the next event. Callers turn a false into a Corruption naming what was read.
+// Reads from a fixed window; a read past the end returns false and consumes nothing, so a bad
+// length can never read into the next event. Callers turn a false into a Corruption naming what was
+// read.
 class ByteReader {
  public:
   ByteReader() = default;

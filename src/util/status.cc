@@ -4,15 +4,24 @@ namespace binlake {
 
 const char* StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid argument";
-    case StatusCode::kCorruption: return "corruption";
-    case StatusCode::kNotSupported: return "not supported";
-    case StatusCode::kIOError: return "io error";
-    case StatusCode::kNetwork: return "network error";
-    case StatusCode::kServer: return "server error";
-    case StatusCode::kNotFound: return "not found";
-    case StatusCode::kInternal: return "internal error";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid argument";
+    case StatusCode::kCorruption:
+      return "corruption";
+    case StatusCode::kNotSupported:
+      return "not supported";
+    case StatusCode::kIOError:
+      return "io error";
+    case StatusCode::kNetwork:
+      return "network error";
+    case StatusCode::kServer:
+      return "server error";
+    case StatusCode::kNotFound:
+      return "not found";
+    case StatusCode::kInternal:
+      return "internal error";
   }
   return "unknown";
 }

@@ -37,7 +37,9 @@ class [[nodiscard]] Status {
   Status& operator=(Status&&) noexcept = default;
 
   static Status Ok() { return {}; }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status NotSupported(std::string m) { return {StatusCode::kNotSupported, std::move(m)}; }
   static Status IOError(std::string m) { return {StatusCode::kIOError, std::move(m)}; }
@@ -70,8 +72,8 @@ const char* StatusCodeName(StatusCode code);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT(google-explicit-constructor)
-  Result(Status status) : v_(std::move(status)) {}     // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {
     static const Status kOk;
@@ -93,10 +95,10 @@ class [[nodiscard]] Result {
 #define BL_CONCAT_INNER(a, b) a##b
 #define BL_CONCAT(a, b) BL_CONCAT_INNER(a, b)
 
-#define BL_RETURN_IF_ERROR(expr)              \
-  do {                                        \
-    ::binlake::Status _bl_st = (expr);        \
-    if (!_bl_st.ok()) return _bl_st;          \
+#define BL_RETURN_IF_ERROR(expr)       \
+  do {                                 \
+    ::binlake::Status _bl_st = (expr); \
+    if (!_bl_st.ok()) return _bl_st;   \
   } while (0)
 
 #define BL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

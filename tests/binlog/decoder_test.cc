@@ -71,17 +71,14 @@ TEST_P(FixtureTest, DecodesEveryEvent) {
 
 INSTANTIATE_TEST_SUITE_P(
     Decoder, FixtureTest,
-    ::testing::Values(FixtureCase{"binlog_savepoint.000001", 0},
-                      FixtureCase{"binlog_transaction.000001", 0},
-                      FixtureCase{"binlog_transaction_with_GTID.000001", 0},
-                      FixtureCase{"bug16266.000001", 0}, FixtureCase{"mariadb-bin.000001", 2},
-                      FixtureCase{"minimal_row_metadata.000001", 1},
-                      FixtureCase{"mysql-enum-string-set.000001", 3},
-                      FixtureCase{"mysql_type_bit.000001", 1}, FixtureCase{"ver_5_1_23.001", 5},
-                      FixtureCase{"update-full-row.binlog", 7},
-                      FixtureCase{"write-full-row.binlog", 7},
-                      FixtureCase{"json.binlog.000001", 18},
-                      FixtureCase{"transaction_compression.000001", 1}),
+    ::testing::Values(
+        FixtureCase{"binlog_savepoint.000001", 0}, FixtureCase{"binlog_transaction.000001", 0},
+        FixtureCase{"binlog_transaction_with_GTID.000001", 0}, FixtureCase{"bug16266.000001", 0},
+        FixtureCase{"mariadb-bin.000001", 2}, FixtureCase{"minimal_row_metadata.000001", 1},
+        FixtureCase{"mysql-enum-string-set.000001", 3}, FixtureCase{"mysql_type_bit.000001", 1},
+        FixtureCase{"ver_5_1_23.001", 5}, FixtureCase{"update-full-row.binlog", 7},
+        FixtureCase{"write-full-row.binlog", 7}, FixtureCase{"json.binlog.000001", 18},
+        FixtureCase{"transaction_compression.000001", 1}),
     [](const auto& info) {
       std::string n = info.param.file;
       for (auto& c : n) {
@@ -129,7 +126,8 @@ TEST(Decoder, TruncatedFilesFailCleanly) {
       Status st = DecodeBinlogBuffer(std::string_view(data).substr(0, len), f, &decoder, &sink);
       // A cut exactly at an event boundary is a valid, shorter file.
       if (!st.ok()) {
-        EXPECT_EQ(st.code(), StatusCode::kCorruption) << f << " len " << len << ": " << st.ToString();
+        EXPECT_EQ(st.code(), StatusCode::kCorruption)
+            << f << " len " << len << ": " << st.ToString();
         EXPECT_NE(st.message().find(std::string(f) + ":"), std::string::npos) << st.message();
       }
     }

@@ -3,8 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include "testing/status_matchers.h"
-
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -17,6 +15,7 @@
 #include "binlog/decoder.h"
 #include "binlog/json_binary.h"
 #include "binlog/value.h"
+#include "testing/status_matchers.h"
 
 namespace binlake::binlog {
 namespace {
@@ -430,8 +429,8 @@ TEST(JsonDiffFixture, PartialUpdateWithoutBeforeImageGivesDiffs) {
   // 6 inserts, 6 full updates, then a PARTIAL_UPDATE_ROWS event at 3750 whose before-image holds
   // only the primary key (MINIMAL): its JSON column comes out as the diffs.
   ASSERT_TRUE(st.ok()) << st.ToString();
-  EXPECT_EQ(sink.ops, std::vector<char>({'I', 'I', 'I', 'I', 'I', 'I', 'U', 'U', 'U', 'U', 'U',
-                                         'U', 'U', 'U', 'U', 'U', 'U', 'U'}));
+  EXPECT_EQ(sink.ops, std::vector<char>({'I', 'I', 'I', 'I', 'I', 'I', 'U', 'U', 'U', 'U', 'U', 'U',
+                                         'U', 'U', 'U', 'U', 'U', 'U'}));
   EXPECT_EQ(sink.offsets.back(), 3750u);
   EXPECT_EQ(sink.last_diff, R"([{"op": "replace", "path": "$.age", "value": 42}])");
 }

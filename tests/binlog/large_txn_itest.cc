@@ -64,10 +64,11 @@ TEST(StreamLargeTransaction, MillionRowTransactionInBoundedMemory) {
   ASSERT_TRUE(start.ok()) << start.status().ToString();
   constexpr int64_t kRows = 1000000;
   // One statement, one transaction: ~70 MB of row events between one GTID and one XID.
-  auto st = m.Exec("INSERT INTO large_it.big SELECT seq, seq % 1000, seq / 7, "
-                   "CONCAT('row-', seq, '-', REPEAT('x', seq % 32)), seq / 100, "
-                   "'2024-01-01' + INTERVAL seq SECOND, seq * 1000, 'text' FROM mysql.seq_1_to_" +
-                   std::to_string(kRows));
+  auto st = m.Exec(
+      "INSERT INTO large_it.big SELECT seq, seq % 1000, seq / 7, "
+      "CONCAT('row-', seq, '-', REPEAT('x', seq % 32)), seq / 100, "
+      "'2024-01-01' + INTERVAL seq SECOND, seq * 1000, 'text' FROM mysql.seq_1_to_" +
+      std::to_string(kRows));
   ASSERT_TRUE(st.ok()) << st.ToString();
 
   long rss_before = PeakRssKiB();
@@ -84,8 +85,8 @@ TEST(StreamLargeTransaction, MillionRowTransactionInBoundedMemory) {
   EXPECT_EQ(sink.commits_after_rows_, 1);
   EXPECT_GT(sink.payload_bytes_, 10u * 1000 * 1000);
   // The transaction is ~70 MB on the wire; streaming must not hold it.
-  EXPECT_LT(rss_after - rss_before, 32 * 1024) << "peak RSS grew by " << (rss_after - rss_before)
-                                               << " KiB while streaming";
+  EXPECT_LT(rss_after - rss_before, 32 * 1024)
+      << "peak RSS grew by " << (rss_after - rss_before) << " KiB while streaming";
   std::printf("streamed %lld rows in one transaction; peak RSS growth %ld KiB\n",
               static_cast<long long>(kRows), rss_after - rss_before);
 }

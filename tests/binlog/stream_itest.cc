@@ -11,12 +11,12 @@
 #include <thread>
 #include <tuple>
 
-#include "testing/status_matchers.h"
-#include "testing/test_mysql.h"
 #include "binlog/client.h"
 #include "binlog/decoder.h"
 #include "binlog/event.h"
 #include "binlog/stream.h"
+#include "testing/status_matchers.h"
+#include "testing/test_mysql.h"
 #include "util/byte_reader.h"
 
 namespace binlake::binlog {

@@ -26,8 +26,8 @@ class TlsTest : public ::testing::Test {
     std::string args = "--ssl-ca=" + kDir + "/certs/ca.pem --ssl-cert=" + kDir +
                        "/certs/server-cert.pem --ssl-key=" + kDir +
                        "/certs/server-key.pem --require-secure-transport=ON";
-    ASSERT_EQ(Sh("MARIADB_EXTRA_ARGS='" + args + "' " + src + "/scripts/mariadb.sh start '" +
-                 kDir + "' " + std::to_string(kPort) + " >/dev/null"),
+    ASSERT_EQ(Sh("MARIADB_EXTRA_ARGS='" + args + "' " + src + "/scripts/mariadb.sh start '" + kDir +
+                 "' " + std::to_string(kPort) + " >/dev/null"),
               0);
   }
   static void TearDownTestSuite() {

@@ -15,16 +15,16 @@ const Status& ToStatus(const Result<T>& r) {
 
 }  // namespace binlake::testing
 
-#define ASSERT_OK(expr)                                                 \
-  do {                                                                  \
-    auto&& _bl_v = (expr);                                              \
+#define ASSERT_OK(expr)                                                    \
+  do {                                                                     \
+    auto&& _bl_v = (expr);                                                 \
     const ::binlake::Status& _bl_st = ::binlake::testing::ToStatus(_bl_v); \
-    ASSERT_TRUE(_bl_st.ok()) << _bl_st.ToString();                      \
+    ASSERT_TRUE(_bl_st.ok()) << _bl_st.ToString();                         \
   } while (0)
 
-#define EXPECT_OK(expr)                                                 \
-  do {                                                                  \
-    auto&& _bl_v = (expr);                                              \
+#define EXPECT_OK(expr)                                                    \
+  do {                                                                     \
+    auto&& _bl_v = (expr);                                                 \
     const ::binlake::Status& _bl_st = ::binlake::testing::ToStatus(_bl_v); \
-    EXPECT_TRUE(_bl_st.ok()) << _bl_st.ToString();                      \
+    EXPECT_TRUE(_bl_st.ok()) << _bl_st.ToString();                         \
   } while (0)
