@@ -5,7 +5,7 @@ WERROR ?= OFF
 CMAKE_FLAGS ?=
 JOBS ?= 2
 
-.PHONY: all deps build test demo test-slow asan-test fuzz bench format clean
+.PHONY: all deps build test demo test-slow asan-test fuzz bench format lint clean
 
 all: build
 
@@ -39,6 +39,9 @@ demo: build
 
 format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')
+
+lint: build
+	@scripts/lint.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -100,7 +100,10 @@ class IconvCache {
     }
     return cds_[i];
   }
-  static iconv_t Invalid() { return reinterpret_cast<iconv_t>(-1); }
+  // iconv's documented failure value is (iconv_t)-1.
+  static iconv_t Invalid() {
+    return reinterpret_cast<iconv_t>(-1);  // NOLINT(performance-no-int-to-ptr)
+  }
 
  private:
   std::array<iconv_t, static_cast<size_t>(Charset::kCount)> cds_{};

@@ -16,9 +16,10 @@ Status CheckKeys(const toml::table& table, const std::set<std::string>& known,
                  const std::string& where, const std::string& origin) {
   for (const auto& [key, value] : table) {
     if (!known.count(std::string(key.str()))) {
-      return Status::InvalidArgument(origin + ": unknown key '" + where +
-                                     (where.empty() ? "" : ".") + std::string(key.str()) +
-                                     "' (see docs/config.md)");
+      std::string m = origin;
+      m.append(": unknown key '").append(where).append(where.empty() ? "" : ".");
+      m.append(key.str()).append("' (see docs/config.md)");
+      return Status::InvalidArgument(std::move(m));
     }
   }
   return {};

@@ -101,6 +101,8 @@ class [[nodiscard]] Result {
     if (!_bl_st.ok()) return _bl_st;   \
   } while (0)
 
+// lhs may be a declaration ("auto x"), so it cannot be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define BL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return tmp.status();            \
@@ -108,3 +110,4 @@ class [[nodiscard]] Result {
 
 #define BL_ASSIGN_OR_RETURN(lhs, expr) \
   BL_ASSIGN_OR_RETURN_IMPL(BL_CONCAT(_bl_res_, __LINE__), lhs, expr)
+// NOLINTEND(bugprone-macro-parentheses)
