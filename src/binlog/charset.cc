@@ -131,6 +131,26 @@ bool IconvToUtf8(Charset cs, std::string_view in, std::string* out) {
   return true;
 }
 
+// glibc's SHIFT_JIS maps 0x5C to U+00A5, 0x7E to U+203E and 0x815F to U+FF3C; MySQL's sjis maps
+// them to '\\', '~' and '\\'. Nothing else converts to those three code points, so fix them up.
+void SjisToMysql(std::string* s) {
+  std::string& t = *s;
+  size_t w = 0;
+  for (size_t i = 0; i < t.size();) {
+    auto c = static_cast<unsigned char>(t[i]);
+    if (c == 0xC2 && i + 1 < t.size() && static_cast<unsigned char>(t[i + 1]) == 0xA5) {
+      t[w++] = '\\', i += 2;
+    } else if (c == 0xE2 && t.compare(i, 3, "\xE2\x80\xBE") == 0) {
+      t[w++] = '~', i += 3;
+    } else if (c == 0xEF && t.compare(i, 3, "\xEF\xBC\xBC") == 0) {
+      t[w++] = '\\', i += 3;
+    } else {
+      t[w++] = t[i++];
+    }
+  }
+  t.resize(w);
+}
+
 }  // namespace
 
 const char* CharsetName(Charset cs) {
@@ -148,6 +168,10 @@ bool ConvertToUtf8(Charset cs, std::string_view in, std::string* out) {
       return true;
     case Charset::kLatin1:
       Latin1ToUtf8(in, out);
+      return true;
+    case Charset::kSjis:
+      if (!IconvToUtf8(cs, in, out)) return false;
+      SjisToMysql(out);
       return true;
     default:
       return IconvToUtf8(cs, in, out);
