@@ -58,8 +58,12 @@ bool IsNumeric(uint8_t t) {
   }
 }
 
-bool IsCharacter(uint8_t t) {
+// Columns the TABLE_MAP charset metadata counts. MariaDB counts every column with a charset, and
+// GEOMETRY (a BLOB underneath) has one; MySQL counts only string and BLOB types.
+bool IsCharacter(uint8_t t, bool mariadb) {
   switch (t) {
+    case kTypeGeometry:
+      return mariadb;
     case kTypeString:
     case kTypeVarString:
     case kTypeVarchar:
@@ -658,10 +662,11 @@ Status Decoder::DecodeTableMap(std::string_view body, const EventContext& ctx, E
   }
   // Optional metadata: type, length, value triples.
   std::vector<size_t> character_cols, enum_set_cols, numeric_cols, enum_cols, set_cols, geo_cols;
+  const bool is_mariadb = server_version_.find("MariaDB") != std::string::npos;
   for (size_t i = 0; i < ncols; i++) {
     uint8_t t = map->columns[i].type;
     if (IsNumeric(t)) numeric_cols.push_back(i);
-    if (IsCharacter(t)) character_cols.push_back(i);
+    if (IsCharacter(t, is_mariadb)) character_cols.push_back(i);
     if (IsEnumOrSet(t)) enum_set_cols.push_back(i);
     if (t == kTypeEnum) enum_cols.push_back(i);
     if (t == kTypeSet) set_cols.push_back(i);
