@@ -1,0 +1,195 @@
+// The staging store: DMS-compatible CSV change files, their schemas and manifests, and the
+// capture checkpoint that makes a restart write the same files with the same bytes.
+//
+// Layout under the staging root (docs/staging.md):
+//   <schema>/<table>/LOAD00000001.csv ...                  full load (hex counter, DMS style)
+//   <schema>/<table>/<yyyyMMdd-HHmmssfff>-<seq:010>.csv    changes; name order == binlog order
+//   _binlake/schemas/<schema>/<table>/<version:05>.json    each schema version of a table
+//   _binlake/files/<schema>/<table>/<csv name>.json        manifest of each CSV (positions, counts)
+//   _binlake/checkpoint.json                               where the capture resumes
+//   _binlake/flush-intent.json                             the flush in progress (crash recovery)
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/status.h"
+
+namespace binlake::staging {
+
+// The DMS CSV options users rely on.
+struct CsvOptions {
+  char delimiter = ',';
+  // Written unquoted for SQL NULL. A string value equal to it is always quoted, so the two never
+  // mix up: with the default "", NULL is an empty field and the empty string is "".
+  std::string null_value;
+  bool header = false;                    // AddColumnName: a first row with the column names
+  bool include_op_for_full_load = false;  // IncludeOpForFullLoad: "I" first in LOAD files
+  std::string timestamp_column;           // TimestampColumnName; empty: no timestamp column
+  enum class CdcMode { kAll, kInsertsOnly, kInsertsAndUpdates };
+  CdcMode cdc_mode = CdcMode::kAll;
+  uint64_t max_file_bytes = uint64_t{1} << 30;  // MaxFileSize; a file is cut at a row (LOAD) or
+                                                // transaction (CDC) boundary once it exceeds this
+};
+
+// When the change log closes its files (CdcMaxBatchInterval / CdcMinFileSize).
+struct FlushPolicy {
+  uint32_t interval_ms = 1000;                 // oldest pending change waits at most this long
+  uint64_t min_bytes = uint64_t{32} << 20;     // or flush once this many bytes are pending
+};
+
+// A binlog position: the capture's resume points and each file's range.
+struct SourcePosition {
+  std::string file;
+  uint64_t pos = 0;
+  std::string gtid;  // MariaDB GTID state / MySQL GTID of the last transaction, "" if none
+  bool empty() const { return file.empty(); }
+  std::string ToString() const;  // "binlog.000003:1234"
+  bool operator==(const SourcePosition&) const = default;
+};
+
+// One column of a table schema version.
+struct ColumnSchema {
+  std::string name;
+  std::string mysql_type;   // information_schema COLUMN_TYPE style: "decimal(10,2)", "int unsigned"
+  uint8_t binlog_type = 0;  // binlog::ColumnType, resolved (ENUM/SET as such)
+  uint16_t binlog_meta = 0;
+  bool nullable = true;
+  bool is_unsigned = false;
+  uint32_t collation = 0;
+  std::vector<std::string> enum_values;  // ENUM names, or SET names
+  int pk_position = -1;                  // position in the primary key, -1 if not in it
+  bool operator==(const ColumnSchema&) const = default;
+};
+
+struct TableSchema {
+  std::string schema;
+  std::string table;
+  std::vector<ColumnSchema> columns;
+  bool has_primary_key() const;
+  // Same columns (names, types, keys) — a different schema needs a new version.
+  bool SameShape(const TableSchema& other) const;
+};
+
+// One CSV cell as canonical text (docs/staging.md): the CSV writer only adds quoting.
+struct Cell {
+  bool is_null = false;
+  std::string_view text;
+};
+
+// Writes one RFC 4180 record into `out` (no trailing newline): quotes a field when it holds the
+// delimiter, a quote, CR or LF, or equals the null token; NULL cells become the null token.
+void AppendCsvRecord(std::span<const Cell> cells, const CsvOptions& options, std::string* out);
+
+// Reads RFC 4180 records back (the change-file reader): distinguishes a quoted value equal to the
+// null token from NULL. Corruption with the line number for bad quoting or a wrong field count.
+class CsvReader {
+ public:
+  CsvReader(std::string_view data, const CsvOptions& options, size_t expected_fields);
+  // False at the end of the data; errors through status().
+  bool Next(std::vector<std::optional<std::string>>* fields);
+  const Status& status() const { return status_; }
+  size_t line() const { return line_; }
+
+ private:
+  std::string_view data_;
+  size_t pos_ = 0;
+  size_t line_ = 0;
+  CsvOptions options_;
+  size_t expected_;
+  Status status_;
+};
+
+// What the manifest beside each CSV records, so an exact merge needs nothing else.
+struct FileManifest {
+  std::string name;             // CSV file name
+  std::string schema, table;
+  std::string kind;             // "load" or "cdc"
+  uint64_t sequence = 0;        // CDC: global file sequence; LOAD: part number
+  int schema_version = 0;
+  uint64_t rows = 0, inserts = 0, updates = 0, deletes = 0, bytes = 0;
+  SourcePosition start;         // CDC: position of the first transaction; LOAD: snapshot position
+  SourcePosition end;           // CDC: position after the last transaction; LOAD: snapshot
+  std::string first_commit, last_commit;  // commit timestamps "yyyy-MM-dd HH:mm:ss.SSSSSS"
+  std::string sha256;           // of the CSV bytes
+};
+
+// The capture's durable state.
+struct Checkpoint {
+  SourcePosition position;      // resume the binlog stream here (a transaction boundary)
+  uint64_t next_sequence = 1;   // sequence of the next CDC file
+  uint64_t last_name_millis = 0;  // CDC names never go back in time, even if commit times do
+  bool full_load_done = false;
+  SourcePosition snapshot;      // the full load's snapshot position
+  std::map<std::string, int> schema_versions;  // "schema.table" -> latest version
+};
+
+// Writes the full load of one table: LOAD00000001.csv, LOAD00000002.csv, ... cut at
+// max_file_bytes, each written under a temporary name and renamed with its manifest.
+class LoadWriter {
+ public:
+  virtual ~LoadWriter() = default;
+  virtual Status AppendRow(std::span<const Cell> cells) = 0;
+  virtual Status Finish() = 0;  // closes the last file; then the files are all visible
+  virtual uint64_t rows() const = 0;
+};
+
+// The staging store for one capture.
+class Staging {
+ public:
+  virtual ~Staging() = default;
+
+  // Opens (creating if needed) the staging root; loads the checkpoint and removes leftovers of a
+  // crash (temporary files).
+  static Result<std::unique_ptr<Staging>> Open(const std::string& root, const CsvOptions& csv,
+                                               const FlushPolicy& flush);
+
+  virtual const Checkpoint& checkpoint() const = 0;
+
+  // Registers a table schema; returns its version (the latest one when SameShape, else a new
+  // version written to _binlake/schemas). `since` is where it took effect.
+  virtual Result<int> RegisterSchema(const TableSchema& schema, const SourcePosition& since) = 0;
+  virtual const TableSchema* LatestSchema(const std::string& schema, const std::string& table)
+      const = 0;
+
+  // ---- full load
+  // Removes the LOAD files of every table (a full load that did not finish is redone whole).
+  virtual Status ResetFullLoad() = 0;
+  virtual Result<std::unique_ptr<LoadWriter>> BeginLoad(const std::string& schema,
+                                                        const std::string& table,
+                                                        const SourcePosition& snapshot) = 0;
+  // Records that the whole full load is done at `snapshot`: CDC resumes from there.
+  virtual Status FinishFullLoad(const SourcePosition& snapshot) = 0;
+
+  // ---- changes (CDC), whole transactions only
+  // `commit_time_us`: the transaction's commit time, microseconds since the epoch (UTC).
+  virtual Status BeginTransaction(const SourcePosition& start, uint64_t commit_time_us) = 0;
+  // op 'I', 'U' (after-image) or 'D' (before-image), cells in schema column order.
+  virtual Status Append(const std::string& schema, const std::string& table, char op,
+                        std::span<const Cell> cells) = 0;
+  // `end`: the position after the transaction's last event.
+  virtual Status Commit(const SourcePosition& end) = 0;
+  // True when the flush policy says to close the files now (only between transactions). During
+  // recovery from a crash it is true exactly at the boundary of the interrupted flush.
+  virtual bool ShouldFlush(uint64_t now_ms) const = 0;
+  // Writes every pending file (temporary name, fsync, rename, manifest), then the checkpoint.
+  virtual Status Flush(uint64_t now_ms) = 0;
+  // No transaction pending: moves the checkpoint to `pos` (idle source) without writing files.
+  virtual Status AdvanceIdle(const SourcePosition& pos) = 0;
+  virtual uint64_t pending_bytes() const = 0;
+  virtual bool in_transaction() const = 0;
+};
+
+// Reads a manifest / schema written by Staging (for the apply stage and tests).
+Result<FileManifest> ReadManifest(const std::string& root, const std::string& schema,
+                                  const std::string& table, const std::string& csv_name);
+Result<TableSchema> ReadSchema(const std::string& root, const std::string& schema,
+                               const std::string& table, int version);
+
+}  // namespace binlake::staging
