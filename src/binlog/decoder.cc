@@ -457,6 +457,18 @@ Status Decoder::DecodeBody(const EventHeader& h, std::string_view body, const Ev
       return Status::Corruption(
           "INCIDENT event: the source reports lost changes (e.g. a failed non-transactional "
           "update); take a new full load");
+    case kMariaGtidList: {
+      // The GTID state at the start of the file: validated, then reported through OnEvent only.
+      ByteReader r(body);
+      uint32_t count;
+      if (!r.ReadU32(&count)) return Truncated("GTID_LIST event");
+      count &= 0x0fffffff;  // the top bits are flags
+      if (count > r.remaining() / 16) {
+        return Status::Corruption("GTID_LIST event with " + std::to_string(count) +
+                                  " GTIDs in " + std::to_string(r.remaining()) + " bytes");
+      }
+      return {};
+    }
     case kStartEncryption:
       return Status::NotSupported(
           "encrypted binlog file; read it through the server (binlake tail) instead");
@@ -468,7 +480,6 @@ Status Decoder::DecodeBody(const EventHeader& h, std::string_view body, const Ev
     case kRand:
     case kUserVar:
     case kPreviousGtids:
-    case kMariaGtidList:
     case kBinlogCheckpoint:
     case kTransactionContext:
     case kViewChange:
