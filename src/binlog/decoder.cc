@@ -464,8 +464,8 @@ Status Decoder::DecodeBody(const EventHeader& h, std::string_view body, const Ev
       if (!r.ReadU32(&count)) return Truncated("GTID_LIST event");
       count &= 0x0fffffff;  // the top bits are flags
       if (count > r.remaining() / 16) {
-        return Status::Corruption("GTID_LIST event with " + std::to_string(count) +
-                                  " GTIDs in " + std::to_string(r.remaining()) + " bytes");
+        return Status::Corruption("GTID_LIST event with " + std::to_string(count) + " GTIDs in " +
+                                  std::to_string(r.remaining()) + " bytes");
       }
       return {};
     }
