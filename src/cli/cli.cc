@@ -17,6 +17,8 @@ constexpr const char* kUsage =
 usage: binlake <command> [options]
 
 commands:
+  check --config FILE     preflight: is the source ready for capture? one line per problem
+  capture --config FILE   full load + change capture into DMS-compatible staging CSV files
   binlog-dump FILE...     decode binlog files offline, one JSON object per row change
   tail --config FILE      follow a live server's binlog, one JSON object per row change
   version                 print the version
@@ -31,6 +33,8 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"check", CheckCommand},
+    {"capture", CaptureCommand},
     {"binlog-dump", BinlogDumpCommand},
     {"tail", TailCommand},
 };
@@ -40,6 +44,24 @@ constexpr Command kCommands[] = {
 int Fail(const std::string& message) {
   std::fprintf(stderr, "binlake: %s\n", message.c_str());
   return 1;
+}
+
+binlog::ConnectionOptions ConnectionFromConfig(const config::SourceConfig& src) {
+  binlog::ConnectionOptions conn;
+  conn.host = src.host;
+  conn.port = src.port;
+  conn.user = src.user;
+  conn.password = src.password;
+  conn.tls = src.tls.enabled;
+  conn.tls_ca = src.tls.ca;
+  conn.tls_cert = src.tls.cert;
+  conn.tls_key = src.tls.key;
+  conn.tls_verify_server_cert = src.tls.verify_server_cert;
+  conn.server_id = src.server_id;
+  conn.heartbeat_period_ms = src.heartbeat_ms;
+  conn.connect_timeout_s = src.connect_timeout_s;
+  conn.read_timeout_s = src.read_timeout_s;
+  return conn;
 }
 
 bool WantsHelp(const Args& args) {

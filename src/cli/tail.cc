@@ -168,20 +168,7 @@ int TailCommand(const Args& args) {
   if (!cfg.ok()) return Fail(cfg.status().message());
   const config::SourceConfig& src = cfg->source;
 
-  binlog::ConnectionOptions conn;
-  conn.host = src.host;
-  conn.port = src.port;
-  conn.user = src.user;
-  conn.password = src.password;
-  conn.tls = src.tls.enabled;
-  conn.tls_ca = src.tls.ca;
-  conn.tls_cert = src.tls.cert;
-  conn.tls_key = src.tls.key;
-  conn.tls_verify_server_cert = src.tls.verify_server_cert;
-  conn.server_id = src.server_id;
-  conn.heartbeat_period_ms = src.heartbeat_ms;
-  conn.connect_timeout_s = src.connect_timeout_s;
-  conn.read_timeout_s = src.read_timeout_s;
+  binlog::ConnectionOptions conn = ConnectionFromConfig(src);
 
   binlog::StartPosition start;
   start.file = cfg->start.binlog_file;

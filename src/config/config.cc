@@ -52,6 +52,76 @@ Status Get(const toml::table& t, const char* key, T* out, const std::string& whe
   return Status::InvalidArgument(origin + ": " + where + "." + key + " has the wrong type");
 }
 
+Status GetStrings(const toml::table& t, const char* key, std::vector<std::string>* out,
+                  const std::string& where, const std::string& origin) {
+  const toml::node* n = t.get(key);
+  if (!n) return {};
+  const toml::array* arr = n->as_array();
+  if (!arr) {
+    return Status::InvalidArgument(origin + ": " + where + "." + key +
+                                   " must be a list of strings, e.g. [\"shop.*\"]");
+  }
+  out->clear();
+  for (const auto& item : *arr) {
+    auto v = item.value<std::string>();
+    if (!v) {
+      return Status::InvalidArgument(origin + ": " + where + "." + key + " holds a non-string");
+    }
+    out->push_back(*v);
+  }
+  return {};
+}
+
+Status ParseCapture(const toml::table& cap, const std::string& origin, CaptureConfig* c) {
+  BL_RETURN_IF_ERROR(CheckKeys(cap,
+                               {"staging", "migration_type", "include", "exclude", "csv", "flush",
+                                "min_retention_hours"},
+                               "capture", origin));
+  BL_RETURN_IF_ERROR(Get(cap, "staging", &c->staging, "capture", origin));
+  BL_RETURN_IF_ERROR(Get(cap, "migration_type", &c->migration_type, "capture", origin));
+  BL_RETURN_IF_ERROR(GetStrings(cap, "include", &c->include, "capture", origin));
+  BL_RETURN_IF_ERROR(GetStrings(cap, "exclude", &c->exclude, "capture", origin));
+  BL_RETURN_IF_ERROR(Get(cap, "min_retention_hours", &c->min_retention_hours, "capture", origin));
+  if (c->migration_type != "full-load" && c->migration_type != "cdc" &&
+      c->migration_type != "full-load-and-cdc") {
+    return Status::InvalidArgument(origin + ": capture.migration_type '" + c->migration_type +
+                                   "' is not one of full-load, cdc, full-load-and-cdc");
+  }
+  if (const toml::table* csv = cap["csv"].as_table()) {
+    BL_RETURN_IF_ERROR(CheckKeys(*csv,
+                                 {"delimiter", "null_value", "header", "include_op_for_full_load",
+                                  "timestamp_column", "cdc_mode", "max_file_size_mb"},
+                                 "capture.csv", origin));
+    BL_RETURN_IF_ERROR(Get(*csv, "delimiter", &c->delimiter, "capture.csv", origin));
+    BL_RETURN_IF_ERROR(Get(*csv, "null_value", &c->null_value, "capture.csv", origin));
+    BL_RETURN_IF_ERROR(Get(*csv, "header", &c->header, "capture.csv", origin));
+    BL_RETURN_IF_ERROR(Get(*csv, "include_op_for_full_load", &c->include_op_for_full_load,
+                           "capture.csv", origin));
+    BL_RETURN_IF_ERROR(Get(*csv, "timestamp_column", &c->timestamp_column, "capture.csv", origin));
+    BL_RETURN_IF_ERROR(Get(*csv, "cdc_mode", &c->cdc_mode, "capture.csv", origin));
+    BL_RETURN_IF_ERROR(Get(*csv, "max_file_size_mb", &c->max_file_size_mb, "capture.csv", origin));
+    if (c->delimiter.size() != 1 || c->delimiter == "\"" || c->delimiter == "\n" ||
+        c->delimiter == "\r") {
+      return Status::InvalidArgument(origin +
+                                     ": capture.csv.delimiter must be one character other than "
+                                     "a quote or a line break");
+    }
+    if (c->cdc_mode != "all" && c->cdc_mode != "inserts-only" &&
+        c->cdc_mode != "inserts-and-updates") {
+      return Status::InvalidArgument(origin + ": capture.csv.cdc_mode '" + c->cdc_mode +
+                                     "' is not one of all, inserts-only, inserts-and-updates");
+    }
+  }
+  if (const toml::table* fl = cap["flush"].as_table()) {
+    BL_RETURN_IF_ERROR(
+        CheckKeys(*fl, {"interval_ms", "min_file_size_mb"}, "capture.flush", origin));
+    BL_RETURN_IF_ERROR(Get(*fl, "interval_ms", &c->flush_interval_ms, "capture.flush", origin));
+    BL_RETURN_IF_ERROR(
+        Get(*fl, "min_file_size_mb", &c->flush_min_file_size_mb, "capture.flush", origin));
+  }
+  return {};
+}
+
 }  // namespace
 
 Status ResolvePassword(SourceConfig* s) {
@@ -91,7 +161,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
   }
   Config c;
   c.path = origin;
-  BL_RETURN_IF_ERROR(CheckKeys(root, {"source", "start"}, "", origin));
+  BL_RETURN_IF_ERROR(CheckKeys(root, {"source", "start", "capture"}, "", origin));
   if (const toml::table* src = root["source"].as_table()) {
     BL_RETURN_IF_ERROR(CheckKeys(
         *src,
@@ -133,6 +203,9 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
     BL_RETURN_IF_ERROR(Get(*st, "binlog_file", &c.start.binlog_file, "start", origin));
     BL_RETURN_IF_ERROR(Get(*st, "binlog_pos", &c.start.binlog_pos, "start", origin));
     BL_RETURN_IF_ERROR(Get(*st, "gtid", &c.start.gtid, "start", origin));
+  }
+  if (const toml::table* cap = root["capture"].as_table()) {
+    BL_RETURN_IF_ERROR(ParseCapture(*cap, origin, &c.capture));
   }
   BL_RETURN_IF_ERROR(ResolvePassword(&c.source));
   return c;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "util/status.h"
 
@@ -37,10 +38,31 @@ struct StartConfig {
   std::string gtid;  // MariaDB GTID state such as "0-1-100"
 };
 
+// [capture]: the DMS-task equivalent (docs/config.md).
+struct CaptureConfig {
+  std::string staging = ".binlake/staging";  // staging root folder
+  std::string migration_type = "full-load-and-cdc";  // full-load | cdc | full-load-and-cdc
+  std::vector<std::string> include = {"*.*"};
+  std::vector<std::string> exclude;
+  // [capture.csv]
+  std::string delimiter = ",";
+  std::string null_value;
+  bool header = false;
+  bool include_op_for_full_load = false;
+  std::string timestamp_column;
+  std::string cdc_mode = "all";  // all | inserts-only | inserts-and-updates
+  uint64_t max_file_size_mb = 1024;
+  // [capture.flush]
+  uint32_t flush_interval_ms = 1000;
+  uint64_t flush_min_file_size_mb = 32;
+  uint32_t min_retention_hours = 24;
+};
+
 struct Config {
   std::string path;
   SourceConfig source;
   StartConfig start;
+  CaptureConfig capture;
 };
 
 // Parses `path`; unknown keys are errors (a typo must not silently fall back to a default).

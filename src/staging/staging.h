@@ -175,6 +175,8 @@ class Staging {
                         std::span<const Cell> cells) = 0;
   // `end`: the position after the transaction's last event.
   virtual Status Commit(const SourcePosition& end) = 0;
+  // Drops what the open transaction appended (a stop or an error inside it).
+  virtual Status AbortTransaction() = 0;
   // True when the flush policy says to close the files now (only between transactions). During
   // recovery from a crash it is true exactly at the boundary of the interrupted flush.
   virtual bool ShouldFlush(uint64_t now_ms) const = 0;

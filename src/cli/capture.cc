@@ -1,0 +1,199 @@
+// `binlake capture` (the DMS task) and `binlake check` (its preflight alone).
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+#include "source/capture.h"
+#include "source/source.h"
+
+namespace binlake::cli {
+namespace {
+
+constexpr const char* kCaptureHelp = R"(usage: binlake capture --config FILE [options]
+
+The DMS task: checks the source (as `binlake check`), takes a consistent full load of each
+selected table into <staging>/<schema>/<table>/LOAD*.csv, then follows the binlog from exactly the
+snapshot position and writes every change to DMS-compatible CSV change files (docs/staging.md).
+SIGINT/SIGTERM finish the current transaction and flush, checkpoint, and exit 0; the next run
+resumes from the checkpoint and writes the same files with the same bytes.
+
+options:
+  --config FILE             the TOML config ([source] and [capture], docs/config.md)
+  --migration-type TYPE     full-load | cdc | full-load-and-cdc (default: the config's)
+  --from FILE:POS           cdc without a checkpoint: start here (default: now)
+  --gtid GTID               cdc without a checkpoint: start after this MariaDB GTID state
+  --from-binlog-files DIR   replay the binlog files of DIR (e.g. a backup) into staging, then exit
+  --staging DIR             the staging folder (default: the config's capture.staging)
+  --skip-preflight          do not run the checks first
+)";
+
+constexpr const char* kCheckHelp = R"(usage: binlake check --config FILE
+
+Preflight of the source for capture (the seed's "parameter group" step): log_bin, binlog_format=ROW,
+binlog_row_image=FULL, binlog_row_metadata=FULL, binlog retention, the replication privileges, and
+the selected tables and their primary keys. One line per problem with the exact fix; exit 1 when
+there is an error (warnings alone exit 0).
+)";
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop.store(true); }
+
+struct Common {
+  config::Config cfg;
+  source::TableFilter filter;
+};
+
+Result<Common> LoadCommon(const std::string& path) {
+  if (path.empty()) return Status::InvalidArgument("--config FILE is required (docs/config.md)");
+  BL_ASSIGN_OR_RETURN(auto cfg, config::LoadConfig(path));
+  Common c{std::move(cfg), {}};
+  c.filter.include = c.cfg.capture.include;
+  c.filter.exclude = c.cfg.capture.exclude;
+  return c;
+}
+
+}  // namespace
+
+int CheckCommand(const Args& args) {
+  if (WantsHelp(args)) {
+    std::fputs(kCheckHelp, stdout);
+    return 0;
+  }
+  std::string config_path;
+  for (size_t i = 0; i < args.size(); i++) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      config_path = args[++i];
+    } else {
+      return Fail("check: unknown option " + args[i] + " (see binlake check --help)");
+    }
+  }
+  auto common = LoadCommon(config_path);
+  if (!common.ok()) return Fail("check: " + common.status().message());
+  source::PreflightOptions popts;
+  popts.min_retention_hours = common->cfg.capture.min_retention_hours;
+  popts.need_snapshot = common->cfg.capture.migration_type != "cdc";
+  auto report = source::RunPreflight(ConnectionFromConfig(common->cfg.source), common->filter,
+                                     popts);
+  if (!report.ok()) return Fail("check: " + report.status().message());
+  int errors = 0;
+  for (const auto& p : report->problems) {
+    std::printf("%s: %s. Fix: %s\n", p.error ? "error" : "warning", p.what.c_str(), p.fix.c_str());
+    errors += p.error;
+  }
+  std::printf("%s %s: %zu tables selected, %d errors, %zu warnings\n",
+              report->is_mariadb ? "MariaDB" : "MySQL", report->server_version.c_str(),
+              report->tables.size(), errors, report->problems.size() - errors);
+  return errors ? 1 : 0;
+}
+
+int CaptureCommand(const Args& args) {
+  if (WantsHelp(args)) {
+    std::fputs(kCaptureHelp, stdout);
+    return 0;
+  }
+  std::string config_path, migration, from, gtid, binlog_dir, staging_dir;
+  bool skip_preflight = false;
+  for (size_t i = 0; i < args.size(); i++) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= args.size()) return false;
+      *out = args[++i];
+      return true;
+    };
+    bool ok = true;
+    if (a == "--config") {
+      ok = value(&config_path);
+    } else if (a == "--migration-type") {
+      ok = value(&migration);
+    } else if (a == "--from") {
+      ok = value(&from);
+    } else if (a == "--gtid") {
+      ok = value(&gtid);
+    } else if (a == "--from-binlog-files") {
+      ok = value(&binlog_dir);
+    } else if (a == "--staging") {
+      ok = value(&staging_dir);
+    } else if (a == "--skip-preflight") {
+      skip_preflight = true;
+    } else {
+      return Fail("capture: unknown option " + a + " (see binlake capture --help)");
+    }
+    if (!ok) return Fail("capture: " + a + " needs a value (see binlake capture --help)");
+  }
+  auto common = LoadCommon(config_path);
+  if (!common.ok()) return Fail("capture: " + common.status().message());
+  const config::CaptureConfig& cc = common->cfg.capture;
+
+  source::CaptureOptions o;
+  o.connection = ConnectionFromConfig(common->cfg.source);
+  o.max_reconnect_attempts = common->cfg.source.max_reconnect_attempts == 0
+                                 ? -1
+                                 : static_cast<int>(common->cfg.source.max_reconnect_attempts);
+  auto mt = source::ParseMigrationType(migration.empty() ? cc.migration_type : migration);
+  if (!mt.ok()) return Fail("capture: " + mt.status().message());
+  o.migration = *mt;
+  o.filter = common->filter;
+  o.staging_root = staging_dir.empty() ? cc.staging : staging_dir;
+  o.csv.delimiter = cc.delimiter[0];
+  o.csv.null_value = cc.null_value;
+  o.csv.header = cc.header;
+  o.csv.include_op_for_full_load = cc.include_op_for_full_load;
+  o.csv.timestamp_column = cc.timestamp_column;
+  o.csv.cdc_mode = cc.cdc_mode == "inserts-only"          ? staging::CsvOptions::CdcMode::kInsertsOnly
+                   : cc.cdc_mode == "inserts-and-updates" ? staging::CsvOptions::CdcMode::kInsertsAndUpdates
+                                                          : staging::CsvOptions::CdcMode::kAll;
+  o.csv.max_file_bytes = cc.max_file_size_mb << 20;
+  o.flush.interval_ms = cc.flush_interval_ms;
+  o.flush.min_bytes = cc.flush_min_file_size_mb << 20;
+  o.preflight.min_retention_hours = cc.min_retention_hours;
+  o.preflight.need_snapshot = o.migration != source::MigrationType::kCdc;
+  o.skip_preflight = skip_preflight;
+  o.binlog_dir = binlog_dir;
+  o.cdc_start.file = common->cfg.start.binlog_file;
+  o.cdc_start.pos = common->cfg.start.binlog_pos;
+  o.cdc_start.gtid = common->cfg.start.gtid;
+  if (!from.empty()) {
+    size_t colon = from.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      return Fail("capture: --from wants FILE:POS, e.g. binlog.000003:4");
+    }
+    o.cdc_start.file = from.substr(0, colon);
+    o.cdc_start.pos = std::strtoull(from.c_str() + colon + 1, nullptr, 10);
+    o.cdc_start.gtid.clear();
+  }
+  if (!gtid.empty()) o.cdc_start.gtid = gtid;
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  bool tty = isatty(STDERR_FILENO);
+  bool transient_shown = false;
+  source::CaptureLog log = [&](const std::string& line, bool transient) {
+    if (transient) {
+      if (!tty) return;  // plain logs get the per-table summary line instead
+      std::fprintf(stderr, "\r\033[K%s", line.c_str());
+      transient_shown = true;
+      return;
+    }
+    if (transient_shown) std::fputs("\r\033[K", stderr);
+    transient_shown = false;
+    std::fprintf(stderr, "binlake: %s\n", line.c_str());
+  };
+  source::CaptureStats stats;
+  Status st = source::RunCapture(o, &g_stop, log, &stats);
+  if (transient_shown) std::fputs("\n", stderr);
+  if (!st.ok()) return Fail("capture: " + st.message());
+  std::fprintf(stderr,
+               "binlake: capture stopped cleanly: full load %llu rows; changes: %llu inserts, %llu "
+               "updates, %llu deletes in %llu transactions; staging %s\n",
+               static_cast<unsigned long long>(stats.full_load_rows),
+               static_cast<unsigned long long>(stats.inserts),
+               static_cast<unsigned long long>(stats.updates),
+               static_cast<unsigned long long>(stats.deletes),
+               static_cast<unsigned long long>(stats.transactions), o.staging_root.c_str());
+  return 0;
+}
+
+}  // namespace binlake::cli

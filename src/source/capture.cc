@@ -1,0 +1,454 @@
+// The capture: full load in one snapshot, then whole transactions from the binlog into staging.
+#include "source/capture.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+#include <unordered_map>
+
+#include "binlog/decoder.h"
+#include "binlog/stream.h"
+
+namespace binlake::source {
+namespace {
+
+uint64_t NowMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+std::string TableKey(const std::string& schema, const std::string& table) {
+  return schema + "." + table;
+}
+
+// Same columns by type, ignoring names: a TABLE_MAP without names still matches its schema.
+bool SameTypes(const staging::TableSchema& a, const staging::TableSchema& b) {
+  if (a.columns.size() != b.columns.size()) return false;
+  for (size_t i = 0; i < a.columns.size(); i++) {
+    const auto& x = a.columns[i];
+    const auto& y = b.columns[i];
+    if (x.binlog_type != y.binlog_type || x.binlog_meta != y.binlog_meta) return false;
+  }
+  return true;
+}
+
+// Turns the decoder's events into staging transactions.
+class CaptureSink : public binlog::EventSink {
+ public:
+  CaptureSink(staging::Staging* staging, const CaptureOptions& options,
+              const std::atomic<bool>* stop_requested, std::atomic<bool>* stream_stop,
+              const CaptureLog& log, CaptureStats* stats)
+      : staging_(staging),
+        options_(options),
+        stop_requested_(stop_requested),
+        stream_stop_(stream_stop),
+        log_(log),
+        stats_(stats) {}
+
+  // File replay: events before the checkpoint were captured already.
+  void SkipUntil(const staging::SourcePosition& pos) { skip_until_ = pos; }
+  bool in_transaction() const { return in_txn_; }
+
+  Status OnEvent(const binlog::EventContext& ctx) override {
+    const binlog::EventHeader& h = *ctx.header;
+    if (h.type == binlog::kTransactionPayload) {
+      payload_offset_ = ctx.offset;
+      payload_end_ = ctx.offset + h.event_size;
+      in_payload_ = true;
+    } else if (in_payload_ && ctx.offset != payload_offset_) {
+      in_payload_ = false;
+    }
+    file_.assign(ctx.file);
+    event_end_ = in_payload_ ? payload_end_ : ctx.offset + h.event_size;
+    skipping_ = !skip_until_.empty() && file_ == skip_until_.file && ctx.offset < skip_until_.pos;
+    return {};
+  }
+
+  Status OnBegin(const binlog::EventContext& ctx) override {
+    if (skipping_) return {};
+    return Begin(ctx);
+  }
+
+  Status OnTableMap(const binlog::EventContext& ctx, const binlog::TableMap& map) override {
+    if (skipping_ || !options_.filter.Matches(map.schema, map.table)) return {};
+    staging::TableSchema schema = SchemaFromTableMap(map);
+    std::string key = TableKey(map.schema, map.table);
+    const staging::TableSchema* latest = staging_->LatestSchema(map.schema, map.table);
+    if (!map.has_names) {
+      // Without binlog_row_metadata=FULL the map has no names: keep the registered version when
+      // the column types still match it.
+      if (latest && SameTypes(*latest, schema)) {
+        tables_[map.table_id] = TableState{key, *latest};
+        return {};
+      }
+      return Status::NotSupported(
+          "table " + key + " at " + std::string(ctx.file) + ":" + std::to_string(ctx.offset) +
+          ": the binlog carries no column names and the columns no longer match the known "
+          "schema; set binlog_row_metadata=FULL on the source");
+    }
+    if (!latest || !latest->SameShape(schema)) {
+      staging::SourcePosition since{std::string(ctx.file), ctx.offset, std::string(ctx.gtid)};
+      auto version = staging_->RegisterSchema(schema, since);
+      if (!version.ok()) return version.status();
+      if (latest) {
+        log_("schema of " + key + " changed at " + since.ToString() + ": version " +
+                 std::to_string(*version),
+             false);
+      }
+    }
+    tables_[map.table_id] = TableState{key, schema};
+    return {};
+  }
+
+  Status OnRow(const binlog::EventContext& ctx, const binlog::RowChange& row) override {
+    if (skipping_ || !options_.filter.Matches(row.table->schema, row.table->table)) return {};
+    auto it = tables_.find(row.table->table_id);
+    if (it == tables_.end()) {
+      return Status::Internal("row for " + TableKey(row.table->schema, row.table->table) +
+                              " without its table map");
+    }
+    if (!in_txn_) BL_RETURN_IF_ERROR(Begin(ctx));  // rows outside BEGIN (non-transactional)
+    const staging::TableSchema& schema = it->second.schema;
+    const std::string& db = row.table->schema;
+    const std::string& table = row.table->table;
+    switch (row.op) {
+      case 'I':
+        BL_RETURN_IF_ERROR(Render(ctx, row, row.after, row.after_present, &after_));
+        BL_RETURN_IF_ERROR(staging_->Append(db, table, 'I', after_.cells));
+        stats_->inserts++;
+        break;
+      case 'D':
+        BL_RETURN_IF_ERROR(Render(ctx, row, row.before, row.before_present, &before_));
+        BL_RETURN_IF_ERROR(staging_->Append(db, table, 'D', before_.cells));
+        stats_->deletes++;
+        break;
+      default: {
+        BL_RETURN_IF_ERROR(Render(ctx, row, row.before, row.before_present, &before_));
+        BL_RETURN_IF_ERROR(Render(ctx, row, row.after, row.after_present, &after_));
+        // An update that moves the key, or any update without a key, keeps the old identity
+        // as a delete of the before-image.
+        bool moves = !schema.has_primary_key();
+        for (size_t i = 0; i < schema.columns.size() && !moves; i++) {
+          if (schema.columns[i].pk_position >= 0 && before_.text[i] != after_.text[i]) {
+            moves = true;
+          }
+        }
+        if (moves) {
+          BL_RETURN_IF_ERROR(staging_->Append(db, table, 'D', before_.cells));
+          BL_RETURN_IF_ERROR(staging_->Append(db, table, 'I', after_.cells));
+        } else {
+          BL_RETURN_IF_ERROR(staging_->Append(db, table, 'U', after_.cells));
+        }
+        stats_->updates++;
+      }
+    }
+    return {};
+  }
+
+  Status OnCommit(const binlog::EventContext& ctx, uint64_t /*xid*/) override {
+    if (skipping_ || !in_txn_) return {};
+    staging::SourcePosition end{file_, event_end_, std::string(ctx.gtid)};
+    in_txn_ = false;
+    BL_RETURN_IF_ERROR(staging_->Commit(end));
+    stats_->transactions++;
+    return AtBoundary(end);
+  }
+
+  Status OnHeartbeat(const binlog::EventContext& ctx) override {
+    if (in_txn_) return {};
+    staging::SourcePosition pos{std::string(ctx.file), ctx.header->log_pos, ""};
+    return AtBoundary(pos);
+  }
+
+  Status OnQuery(const binlog::EventContext& ctx, std::string_view schema, std::string_view query,
+                 bool is_dml) override {
+    if (skipping_) return {};
+    std::string q(query.substr(0, 160));
+    std::replace(q.begin(), q.end(), '\n', ' ');
+    std::string where = std::string(ctx.file) + ":" + std::to_string(ctx.offset);
+    if (is_dml) {
+      log_("statement-based DML at " + where + " in `" + std::string(schema) +
+               "` is not captured (set binlog_format=ROW): " + q,
+           false);
+    } else {
+      log_("DDL at " + where + ": " + q, false);
+    }
+    return {};
+  }
+
+  // Flushes what is pending when the policy says so, and stops the stream at this boundary when
+  // a stop was requested.
+  Status AtBoundary(const staging::SourcePosition& pos) {
+    uint64_t now = NowMs();
+    bool stopping = stop_requested_ && stop_requested_->load();
+    if (staging_->pending_bytes() > 0) {
+      if (stopping || staging_->ShouldFlush(now)) {
+        BL_RETURN_IF_ERROR(staging_->Flush(now));
+        stats_->files++;
+      }
+    } else if (!pos.empty() && pos.pos > 4) {
+      BL_RETURN_IF_ERROR(staging_->AdvanceIdle(pos));
+    }
+    if (stopping && stream_stop_) stream_stop_->store(true);
+    return {};
+  }
+
+ private:
+  struct TableState {
+    std::string key;
+    staging::TableSchema schema;
+  };
+  struct RenderedRow {
+    std::vector<std::string> text;
+    std::vector<staging::Cell> cells;
+  };
+
+  Status Begin(const binlog::EventContext& ctx) {
+    staging::SourcePosition start{std::string(ctx.file), ctx.offset, std::string(ctx.gtid)};
+    uint64_t commit_us = static_cast<uint64_t>(ctx.header->timestamp) * 1000000;
+    in_txn_ = true;
+    return staging_->BeginTransaction(start, commit_us);
+  }
+
+  Status Render(const binlog::EventContext& ctx, const binlog::RowChange& row,
+                const std::vector<binlog::Value>& values, const std::vector<bool>& present,
+                RenderedRow* out) {
+    size_t n = values.size();
+    out->text.resize(n);
+    out->cells.resize(n);
+    for (size_t i = 0; i < n; i++) {
+      if (!present[i]) {
+        return Status::NotSupported(
+            TableKey(row.table->schema, row.table->table) + " at " + std::string(ctx.file) + ":" +
+            std::to_string(ctx.offset) +
+            ": the row image leaves columns out; set binlog_row_image=FULL on the source");
+      }
+      if (values[i].is_null()) {
+        out->cells[i] = staging::Cell{true, {}};
+        continue;
+      }
+      out->text[i].clear();
+      BL_RETURN_IF_ERROR(CanonicalText(values[i], &out->text[i]));
+      out->cells[i] = staging::Cell{false, out->text[i]};
+    }
+    return {};
+  }
+
+  staging::Staging* staging_;
+  const CaptureOptions& options_;
+  const std::atomic<bool>* stop_requested_;
+  std::atomic<bool>* stream_stop_;
+  const CaptureLog& log_;
+  CaptureStats* stats_;
+  std::unordered_map<uint64_t, TableState> tables_;
+  RenderedRow before_, after_;
+  bool in_txn_ = false;
+  std::string file_;
+  uint64_t event_end_ = 0;
+  bool in_payload_ = false;
+  uint64_t payload_offset_ = 0, payload_end_ = 0;
+  staging::SourcePosition skip_until_;
+  bool skipping_ = false;
+};
+
+std::string Human(double n) {
+  char buf[32];
+  if (n >= 1e6) {
+    std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
+  } else if (n >= 1e4) {
+    std::snprintf(buf, sizeof buf, "%.1fk", n / 1e3);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.0f", n);
+  }
+  return buf;
+}
+
+std::string ProgressLine(const LoadProgress& p) {
+  double rate = p.seconds > 0 ? p.rows_done / p.seconds : 0;
+  std::string line = "full load " + p.table + ": " + Human(static_cast<double>(p.rows_done));
+  if (p.rows_estimated > 0) {
+    line += "/~" + Human(static_cast<double>(p.rows_estimated)) + " rows";
+    double frac = std::min(1.0, static_cast<double>(p.rows_done) / p.rows_estimated);
+    int filled = static_cast<int>(frac * 20);
+    line = "[" + std::string(filled, '#') + std::string(20 - filled, '.') + "] " + line;
+    if (rate > 0 && p.rows_done < p.rows_estimated) {
+      line += ", ETA " + std::to_string(static_cast<int>((p.rows_estimated - p.rows_done) / rate)) +
+              " s";
+    }
+  } else {
+    line += " rows";
+  }
+  line += ", " + Human(rate) + " rows/s";
+  return line;
+}
+
+Status FullLoad(const CaptureOptions& options, staging::Staging* staging,
+                const std::atomic<bool>* stop, const CaptureLog& log, CaptureStats* stats,
+                bool* completed) {
+  *completed = false;
+  BL_RETURN_IF_ERROR(staging->ResetFullLoad());
+  BL_ASSIGN_OR_RETURN(auto snapshot, Snapshot::Begin(options.connection));
+  const staging::SourcePosition& at = snapshot->position();
+  BL_ASSIGN_OR_RETURN(auto client, binlog::BinlogClient::Connect(options.connection));
+  BL_ASSIGN_OR_RETURN(auto tables, ListTables(*client, options.filter));
+  log("full load of " + std::to_string(tables.size()) + " tables at snapshot " + at.ToString(),
+      false);
+  for (const auto& table : tables) {
+    BL_RETURN_IF_ERROR(staging->RegisterSchema(table, at).status());
+    BL_ASSIGN_OR_RETURN(auto writer, staging->BeginLoad(table.schema, table.table, at));
+    LoadProgress last;
+    auto progress = [&](const LoadProgress& p) {
+      last = p;
+      log(ProgressLine(p), true);
+    };
+    BL_RETURN_IF_ERROR(snapshot->LoadTable(table, writer.get(), progress, stop));
+    if (stop && stop->load()) {
+      log("full load stopped; it starts over on the next run", false);
+      return {};
+    }
+    BL_RETURN_IF_ERROR(writer->Finish());
+    stats->full_load_rows += writer->rows();
+    log("full load " + TableKey(table.schema, table.table) + ": " +
+            std::to_string(writer->rows()) + " rows in " + std::to_string(last.seconds).substr(0, 5) +
+            " s",
+        false);
+  }
+  BL_RETURN_IF_ERROR(staging->FinishFullLoad(at));
+  *completed = true;
+  return {};
+}
+
+// Binlog files of a folder in order (name.000001, name.000002, ...).
+Result<std::vector<std::string>> BinlogFiles(const std::string& dir) {
+  std::vector<std::string> files;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return Status::IOError("cannot read --from-binlog-files folder " + dir);
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    size_t dot = n.rfind('.');
+    if (dot == std::string::npos || dot + 1 == n.size()) continue;
+    bool digits = std::all_of(n.begin() + static_cast<long>(dot) + 1, n.end(),
+                              [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) files.push_back(n);
+  }
+  closedir(d);
+  std::sort(files.begin(), files.end());
+  if (files.empty()) {
+    return Status::NotFound("no binlog files (name.NNNNNN) in " + dir);
+  }
+  return files;
+}
+
+}  // namespace
+
+Result<MigrationType> ParseMigrationType(const std::string& s) {
+  if (s == "full-load") return MigrationType::kFullLoad;
+  if (s == "cdc") return MigrationType::kCdc;
+  if (s == "full-load-and-cdc") return MigrationType::kFullLoadAndCdc;
+  return Status::InvalidArgument("migration type '" + s +
+                                 "' is not one of full-load, cdc, full-load-and-cdc");
+}
+
+Status RunCapture(const CaptureOptions& options, const std::atomic<bool>* stop,
+                  const CaptureLog& log, CaptureStats* stats) {
+  BL_ASSIGN_OR_RETURN(auto staging,
+                      staging::Staging::Open(options.staging_root, options.csv, options.flush));
+  bool replay = !options.binlog_dir.empty();
+  if (!options.skip_preflight && !replay) {
+    BL_ASSIGN_OR_RETURN(auto report,
+                        RunPreflight(options.connection, options.filter, options.preflight));
+    for (const auto& p : report.problems) {
+      log(std::string(p.error ? "error: " : "warning: ") + p.what + " (fix: " + p.fix + ")", false);
+    }
+    if (!report.ok()) {
+      return Status::InvalidArgument("preflight failed: fix the errors above (binlake check)");
+    }
+  }
+
+  if (options.migration != MigrationType::kCdc && !staging->checkpoint().full_load_done) {
+    if (replay) {
+      return Status::InvalidArgument(
+          "--from-binlog-files replays changes only: use migration_type = \"cdc\"");
+    }
+    bool completed = false;
+    BL_RETURN_IF_ERROR(FullLoad(options, staging.get(), stop, log, stats, &completed));
+    if (!completed) return {};
+  }
+  if (options.migration == MigrationType::kFullLoad) return {};
+  if (stop && stop->load()) return {};
+
+  // Where the stream starts: the checkpoint, else the configured start, else now.
+  binlog::StartPosition start;
+  const staging::Checkpoint& cp = staging->checkpoint();
+  if (!cp.position.empty()) {
+    start.file = cp.position.file;
+    start.pos = cp.position.pos;
+  } else if (!replay) {
+    start = options.cdc_start;
+    if (start.file.empty() && start.gtid.empty()) {
+      BL_ASSIGN_OR_RETURN(auto client, binlog::BinlogClient::Connect(options.connection));
+      BL_ASSIGN_OR_RETURN(start, client->CurrentPosition());
+    }
+    // Tables must be known before their first change (and names without FULL metadata).
+    BL_ASSIGN_OR_RETURN(auto client, binlog::BinlogClient::Connect(options.connection));
+    BL_ASSIGN_OR_RETURN(auto tables, ListTables(*client, options.filter));
+    staging::SourcePosition since{start.file, start.pos, start.gtid};
+    for (const auto& t : tables) BL_RETURN_IF_ERROR(staging->RegisterSchema(t, since).status());
+  }
+
+  std::atomic<bool> stream_stop{false};
+  CaptureSink sink(staging.get(), options, stop, &stream_stop, log, stats);
+  binlog::Decoder decoder;
+
+  if (replay) {
+    BL_ASSIGN_OR_RETURN(auto files, BinlogFiles(options.binlog_dir));
+    if (!cp.position.empty()) sink.SkipUntil(cp.position);
+    for (const auto& f : files) {
+      if (!cp.position.empty() && f < cp.position.file) continue;
+      log("replaying " + f, false);
+      BL_RETURN_IF_ERROR(binlog::DecodeBinlogFile(options.binlog_dir + "/" + f, &decoder, &sink));
+      if (stream_stop.load()) break;
+    }
+    if (staging->pending_bytes() > 0) BL_RETURN_IF_ERROR(staging->Flush(NowMs()));
+    return {};
+  }
+
+  log("streaming changes from " +
+          (start.gtid.empty() ? start.file + ":" + std::to_string(start.pos) : "GTID " + start.gtid),
+      false);
+  binlog::ConnectionOptions conn = options.connection;
+  // Heartbeats drive the flush timer and the stop check while the source is idle.
+  conn.heartbeat_period_ms =
+      std::max<uint32_t>(50, std::min<uint32_t>(conn.heartbeat_period_ms,
+                                                std::max<uint32_t>(options.flush.interval_ms / 4, 1)));
+  binlog::StreamOptions sopts;
+  sopts.max_reconnect_attempts = options.max_reconnect_attempts;
+  binlog::BinlogStream stream(conn, sopts);
+  // A stop while the connection is down (no events arrive to notice it) ends the reconnect loop.
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!done.load()) {
+      if (stop && stop->load() && !sink.in_transaction()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+        stream_stop.store(true);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  Status st = stream.Run(start, &decoder, &sink, &stream_stop);
+  done.store(true);
+  watcher.join();
+  BL_RETURN_IF_ERROR(st);
+  if (sink.in_transaction()) {
+    // Stopped inside a transaction: what it appended is not committed; drop it.
+    BL_RETURN_IF_ERROR(staging->AbortTransaction());
+  }
+  if (staging->pending_bytes() > 0) BL_RETURN_IF_ERROR(staging->Flush(NowMs()));
+  return {};
+}
+
+}  // namespace binlake::source
