@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Decoder benchmark: builds a binlog of N 8-column row events on a private MariaDB, then decodes it
+# Benchmarks (docs/benchmarks.md). Decoder: builds a binlog of N 8-column row events on a private MariaDB, then decodes it
 # with binlake (from the file, and from the server socket) and with python-mysql-replication (from
 # the socket) in the same run, and prints the ratios.   usage: scripts/bench.sh [ROWS] [PEER_ROWS]
 set -euo pipefail
@@ -69,3 +69,7 @@ print(f"python-mysql-replication socket: {peer_rate:,.0f} row events/s")
 print(f"ratio binlake/python (socket, same file): {(n / s) / peer_rate:.1f}x")
 print(f"ratio binlake file decode/python: {f['rows_per_second'] / peer_rate:.1f}x")
 PY
+
+# Capture: full load vs SELECT ... INTO OUTFILE, and commit-to-staged latency.
+python3 bench/capture_bench.py "$BUILD/binlake" "$DIR" "$PORT" "${CAPTURE_ROWS:-5000000}" \
+  "${LATENCY_SECONDS:-20}"
