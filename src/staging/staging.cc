@@ -365,8 +365,8 @@ Status LocalStaging::ResetFullLoad() {
   }
   for (const auto& [table_dir, name] : doomed) {
     // The CSV goes first: a manifest without its CSV is never read.
-    BL_RETURN_IF_ERROR(RemoveFile(root_ + "/" + table_dir + "/" + name));
-    BL_RETURN_IF_ERROR(RemoveFile(meta_ + "/files/" + table_dir + "/" + name + ".json"));
+    BL_RETURN_IF_ERROR(RemoveFile(JoinPath(JoinPath(root_, table_dir), name)));
+    BL_RETURN_IF_ERROR(RemoveFile(JoinPath(JoinPath(meta_ + "/files", table_dir), name) + ".json"));
   }
   cp_.full_load_done = false;
   return WriteCheckpoint();

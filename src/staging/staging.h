@@ -179,11 +179,13 @@ class Staging {
   // `end`: the position after the transaction's last event.
   virtual Status Commit(const SourcePosition& end) = 0;
   // True when the flush policy says to close the files now (only between transactions). During
-  // recovery from a crash it is true exactly at the boundary of the interrupted flush.
+  // recovery from a crash it is true exactly at the boundary of the interrupted flush. The
+  // interval counts from the first call that sees the pending changes: call it after each Commit.
   virtual bool ShouldFlush(uint64_t now_ms) const = 0;
   // Writes every pending file (temporary name, fsync, rename, manifest), then the checkpoint.
   virtual Status Flush(uint64_t now_ms) = 0;
-  // No transaction pending: moves the checkpoint to `pos` (idle source) without writing files.
+  // No transaction pending: moves the checkpoint to `pos` (idle source) without writing files;
+  // a no-op while changes are pending. Writes the checkpoint at most once a second.
   virtual Status AdvanceIdle(const SourcePosition& pos) = 0;
   virtual uint64_t pending_bytes() const = 0;
   virtual bool in_transaction() const = 0;
