@@ -40,8 +40,8 @@ struct CsvOptions {
 
 // When the change log closes its files (CdcMaxBatchInterval / CdcMinFileSize).
 struct FlushPolicy {
-  uint32_t interval_ms = 1000;                 // oldest pending change waits at most this long
-  uint64_t min_bytes = uint64_t{32} << 20;     // or flush once this many bytes are pending
+  uint32_t interval_ms = 1000;              // oldest pending change waits at most this long
+  uint64_t min_bytes = uint64_t{32} << 20;  // or flush once this many bytes are pending
 };
 
 // A binlog position: the capture's resume points and each file's range.
@@ -89,18 +89,21 @@ void AppendCsvRecord(std::span<const Cell> cells, const CsvOptions& options, std
 
 // Reads RFC 4180 records back (the change-file reader): distinguishes a quoted value equal to the
 // null token from NULL. Corruption with the line number for bad quoting or a wrong field count.
+// Records end with LF or CRLF; `expected_fields` 0 accepts any count.
 class CsvReader {
  public:
   CsvReader(std::string_view data, const CsvOptions& options, size_t expected_fields);
   // False at the end of the data; errors through status().
   bool Next(std::vector<std::optional<std::string>>* fields);
   const Status& status() const { return status_; }
-  size_t line() const { return line_; }
+  size_t line() const { return line_; }  // 1-based line where the last record read starts
 
  private:
+  bool Fail(const std::string& what);
   std::string_view data_;
   size_t pos_ = 0;
   size_t line_ = 0;
+  size_t next_line_ = 1;
   CsvOptions options_;
   size_t expected_;
   Status status_;
@@ -108,25 +111,25 @@ class CsvReader {
 
 // What the manifest beside each CSV records, so an exact merge needs nothing else.
 struct FileManifest {
-  std::string name;             // CSV file name
+  std::string name;  // CSV file name
   std::string schema, table;
-  std::string kind;             // "load" or "cdc"
-  uint64_t sequence = 0;        // CDC: global file sequence; LOAD: part number
+  std::string kind;       // "load" or "cdc"
+  uint64_t sequence = 0;  // CDC: global file sequence; LOAD: part number
   int schema_version = 0;
   uint64_t rows = 0, inserts = 0, updates = 0, deletes = 0, bytes = 0;
-  SourcePosition start;         // CDC: position of the first transaction; LOAD: snapshot position
-  SourcePosition end;           // CDC: position after the last transaction; LOAD: snapshot
+  SourcePosition start;  // CDC: position of the first transaction; LOAD: snapshot position
+  SourcePosition end;    // CDC: position after the last transaction; LOAD: snapshot
   std::string first_commit, last_commit;  // commit timestamps "yyyy-MM-dd HH:mm:ss.SSSSSS"
-  std::string sha256;           // of the CSV bytes
+  std::string sha256;                     // of the CSV bytes
 };
 
 // The capture's durable state.
 struct Checkpoint {
-  SourcePosition position;      // resume the binlog stream here (a transaction boundary)
-  uint64_t next_sequence = 1;   // sequence of the next CDC file
+  SourcePosition position;        // resume the binlog stream here (a transaction boundary)
+  uint64_t next_sequence = 1;     // sequence of the next CDC file
   uint64_t last_name_millis = 0;  // CDC names never go back in time, even if commit times do
   bool full_load_done = false;
-  SourcePosition snapshot;      // the full load's snapshot position
+  SourcePosition snapshot;                     // the full load's snapshot position
   std::map<std::string, int> schema_versions;  // "schema.table" -> latest version
 };
 
@@ -155,8 +158,8 @@ class Staging {
   // Registers a table schema; returns its version (the latest one when SameShape, else a new
   // version written to _binlake/schemas). `since` is where it took effect.
   virtual Result<int> RegisterSchema(const TableSchema& schema, const SourcePosition& since) = 0;
-  virtual const TableSchema* LatestSchema(const std::string& schema, const std::string& table)
-      const = 0;
+  virtual const TableSchema* LatestSchema(const std::string& schema,
+                                          const std::string& table) const = 0;
 
   // ---- full load
   // Removes the LOAD files of every table (a full load that did not finish is redone whole).
@@ -178,11 +181,13 @@ class Staging {
   // Drops what the open transaction appended (a stop or an error inside it).
   virtual Status AbortTransaction() = 0;
   // True when the flush policy says to close the files now (only between transactions). During
-  // recovery from a crash it is true exactly at the boundary of the interrupted flush.
+  // recovery from a crash it is true exactly at the boundary of the interrupted flush. The
+  // interval counts from the first call that sees the pending changes: call it after each Commit.
   virtual bool ShouldFlush(uint64_t now_ms) const = 0;
   // Writes every pending file (temporary name, fsync, rename, manifest), then the checkpoint.
   virtual Status Flush(uint64_t now_ms) = 0;
-  // No transaction pending: moves the checkpoint to `pos` (idle source) without writing files.
+  // No transaction pending: moves the checkpoint to `pos` (idle source) without writing files;
+  // a no-op while changes are pending. Writes the checkpoint at most once a second.
   virtual Status AdvanceIdle(const SourcePosition& pos) = 0;
   virtual uint64_t pending_bytes() const = 0;
   virtual bool in_transaction() const = 0;
