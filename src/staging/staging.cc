@@ -209,6 +209,7 @@ class LocalStaging : public Staging {
   Status Append(const std::string& schema, const std::string& table, char op,
                 std::span<const Cell> cells) override;
   Status Commit(const SourcePosition& end) override;
+  Status AbortTransaction() override;
   bool ShouldFlush(uint64_t now_ms) const override;
   Status Flush(uint64_t now_ms) override;
   Status AdvanceIdle(const SourcePosition& pos) override;
@@ -500,6 +501,18 @@ Status LocalStaging::Append(const std::string& schema, const std::string& table,
   if (op == 'D') ++f->deletes;
   pending_bytes_ += line_.size();
   max_file_size_ = std::max(max_file_size_, f->file->size());
+  return Status::Ok();
+}
+
+// The open transaction's rows are already in the building files, next to committed ones; rather
+// than unwinding them, nothing more is flushed: the next Open drops the building files and the
+// capture recaptures everything after the checkpoint, so nothing is lost or written twice.
+Status LocalStaging::AbortTransaction() {
+  if (!in_txn_) return Status::Ok();
+  in_txn_ = false;
+  pending_bytes_ = 0;
+  failed_ = Status::InvalidArgument("staging " + root_ +
+                                    " was stopped inside a transaction; open it again to resume");
   return Status::Ok();
 }
 
