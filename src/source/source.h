@@ -63,6 +63,10 @@ staging::TableSchema SchemaFromTableMap(const binlog::TableMap& map);
 // The canonical CSV text of a decoded binlog value (docs/staging.md); the full load produces the
 // same text for the same stored value. Errors for values CSV cannot carry (partial JSON diffs).
 Status CanonicalText(const binlog::Value& value, std::string* out);
+// Same, with ENUM/SET numbers resolved to names from `column` when the binlog carried no names
+// (binlog_row_metadata below FULL).
+Status CanonicalText(const binlog::Value& value, const staging::ColumnSchema& column,
+                     std::string* out);
 
 struct LoadProgress {
   std::string table;  // "schema.table"
