@@ -37,10 +37,7 @@ for schema, table in st.tables():
         if m["kind"] == "cdc":
             for k, key in (("I", "inserts"), ("U", "updates"), ("D", "deletes")):
                 totals[k] += m[key]
-    cp = st.checkpoint()
-    version = cp.get("schema_versions", {}).get(f"{schema}.{table}", 1)
-    cols = st.schema(schema, table, version)["columns"]
-    keys = [i for i, c in enumerate(cols) if c.get("pk_position", -1) >= 0]
+    keys = st.key_columns(schema, table)
     state = st.replay(schema, table, keys)
     replayed = len(state) if keys else sum(state.values())
     source = count(schema, table)

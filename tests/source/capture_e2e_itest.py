@@ -93,11 +93,7 @@ def wait_staged(staging, timeout=30):
 
 
 def key_columns(st, schema, table):
-    cp = st.checkpoint()
-    version = cp.get("schema_versions", {}).get(f"{schema}.{table}", 1)
-    cols = st.schema(schema, table, version)["columns"]
-    return [i for i, c in sorted(((i, c) for i, c in enumerate(cols) if c.get("pk_position", -1) >= 0),
-                                 key=lambda ic: ic[1]["pk_position"])]
+    return st.key_columns(schema, table)
 
 
 def main():

@@ -97,6 +97,18 @@ class Staging:
         with open(os.path.join(self.root, "_binlake", "checkpoint.json")) as f:
             return json.load(f)
 
+    def latest_version(self, schema, table):
+        for v in self.checkpoint().get("schema_versions", []):
+            if v["schema"] == schema and v["table"] == table:
+                return int(v["version"])
+        return 1
+
+    def key_columns(self, schema, table):
+        """Column indexes of the primary key, in key order ([] without a key)."""
+        cols = self.schema(schema, table, self.latest_version(schema, table))["columns"]
+        keyed = [(c["pk_position"], i) for i, c in enumerate(cols) if c.get("pk_position", -1) >= 0]
+        return [i for _, i in sorted(keyed)]
+
     def records(self, schema, table, name):
         with open(os.path.join(self.root, schema, table, name), encoding="utf-8", newline="") as f:
             data = f.read()
