@@ -333,7 +333,16 @@ Result<std::vector<std::string>> BinlogFiles(const std::string& dir) {
     if (dot == std::string::npos || dot + 1 == n.size()) continue;
     bool digits = std::all_of(n.begin() + static_cast<long>(dot) + 1, n.end(),
                               [](char c) { return c >= '0' && c <= '9'; });
-    if (digits) files.push_back(n);
+    if (!digits) continue;
+    // Data folders hold other numbered files (aria_log.00000001): only binlogs start with the magic.
+    char magic[4] = {};
+    if (FILE* f = std::fopen((dir + "/" + n).c_str(), "rb")) {
+      size_t got = std::fread(magic, 1, 4, f);
+      std::fclose(f);
+      if (got == 4 && std::string_view(magic, 4) == std::string_view("\xfe" "bin", 4)) {
+        files.push_back(n);
+      }
+    }
   }
   closedir(d);
   std::sort(files.begin(), files.end());

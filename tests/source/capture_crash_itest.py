@@ -45,47 +45,50 @@ def connect():
 
 
 class Writer(threading.Thread):
+    """One connection, so commit order is statement order. Every transaction writes at least one
+    insert or update, so each one is known to be before or after the snapshot."""
+
     def __init__(self, rng):
         super().__init__(daemon=True)
         self.rng = rng
         self.stop = threading.Event()
         self.counter = 0
-        self.upserts = []   # (table, counter) of committed inserts/updates, in commit order
-        self.deletes = []   # (table, counter) of committed deletes
+        self.transactions = []  # committed: (upserts [(table, n)], deletes [(table, id, v)])
         self.error = None
 
     def run(self):
         try:
             conn = connect()
             cur = conn.cursor()
-            live = {"acct": [], "note": []}
+            live = {"acct": {}, "note": {}}  # id -> v
             while not self.stop.is_set():
-                pending_u, pending_d = [], []
-                staged_live = {k: list(v) for k, v in live.items()}
-                for _ in range(self.rng.randint(1, 4)):
+                upserts, deletes = [], []
+                staged = {k: dict(v) for k, v in live.items()}
+                k = self.rng.randint(1, 4)
+                for i in range(k):
                     table = self.rng.choice(["acct", "note"])
                     self.counter += 1
                     n = self.counter
-                    ids = staged_live[table]
+                    rows = staged[table]
                     r = self.rng.random()
-                    if r < 0.5 or len(ids) < 5:
+                    must_write = i == k - 1 and not upserts
+                    if r < 0.5 or len(rows) < 5:
                         cur.execute(f"INSERT INTO {table} (id, v, pad) VALUES (%s, %s, %s)",
                                     (n, n, "p" * (n % 50)))
-                        ids.append(n)
-                        pending_u.append((table, n))
-                    elif r < 0.85:
-                        rid = self.rng.choice(ids)
+                        rows[n] = n
+                        upserts.append((table, n))
+                    elif r < 0.85 or must_write:
+                        rid = self.rng.choice(list(rows))
                         cur.execute(f"UPDATE {table} SET v = %s WHERE id = %s", (n, rid))
-                        pending_u.append((table, n))
+                        rows[rid] = n
+                        upserts.append((table, n))
                     else:
-                        rid = self.rng.choice(ids)
+                        rid = self.rng.choice(list(rows))
                         cur.execute(f"DELETE FROM {table} WHERE id = %s", (rid,))
-                        ids.remove(rid)
-                        pending_d.append((table, n))
+                        deletes.append((table, rid, rows.pop(rid)))
                 conn.commit()
-                live = staged_live
-                self.upserts.extend(pending_u)
-                self.deletes.extend(pending_d)
+                live = staged
+                self.transactions.append((upserts, deletes))
                 time.sleep(self.rng.random() * 0.004)
             conn.close()
         except Exception as e:  # noqa: BLE001 - reported by the main thread
@@ -183,6 +186,7 @@ def main():
     cp = st.checkpoint()
     rows_checked = 0
     seqs = []
+    staged_u, staged_d = {}, {}
     for table in ("acct", "note"):
         loads, changes = st.files(DB, table)
         for name in loads + changes:
@@ -192,27 +196,12 @@ def main():
                     seqs.append((name, int(m["sequence"])))
             except OSError:
                 failures.append(f"{table}/{name}: no manifest")
-        # history: I/U counters form the suffix of the writer's history after the snapshot
-        staged = [int(row[1]) for _, op, row in st.changes(DB, table) if op in ("I", "U")]
-        dels = sum(1 for _, op, _ in st.changes(DB, table) if op == "D")
-        dupes = len(staged) - len(set(staged))
-        if dupes:
-            failures.append(f"{table}: {dupes} changes staged twice")
-        history = [n for t, n in writer.upserts if t == table]
-        staged_set = set(staged)
-        first = next((i for i, n in enumerate(history) if n in staged_set), len(history))
-        suffix = history[first:]
-        missing = [n for n in suffix if n not in staged_set]
-        extra = staged_set - set(history)
-        if missing:
-            failures.append(f"{table}: {len(missing)} changes never staged (first {missing[:5]})")
-        if extra:
-            failures.append(f"{table}: {len(extra)} staged changes the writer never made")
-        snapshot_counter = history[first - 1] if first > 0 else 0
-        want_dels = sum(1 for t, n in writer.deletes if t == table and n > snapshot_counter)
-        if dels != want_dels:
-            failures.append(f"{table}: {dels} deletes staged, {want_dels} made after the snapshot")
-        # state
+        u = [int(row[1]) for _, op, row in st.changes(DB, table) if op in ("I", "U")]
+        d = [(int(row[0]), int(row[1])) for _, op, row in st.changes(DB, table) if op == "D"]
+        for name, values in (("changes", u), ("deletes", d)):
+            if len(values) != len(set(values)):
+                failures.append(f"{table}: {len(values) - len(set(values))} {name} staged twice")
+        staged_u[table], staged_d[table] = set(u), set(d)
         state = st.replay(DB, table, [0])
         cur.execute(f"SELECT id, v, pad FROM {DB}.{table}")
         source = {(str(i),): [str(i), str(v), p] for i, v, p in cur.fetchall()}
@@ -221,8 +210,32 @@ def main():
             failures.append(f"{table}: replayed {len(state)} rows, source {len(source)}; "
                             f"differing keys {sorted(diff)[:5]}")
         rows_checked += len(source)
-        print(f"capture_crash: {table}: {len(history)} changes made, {len(staged)} staged after "
-              f"the snapshot, {dels} deletes, {len(source)} rows")
+    # Each transaction is wholly before the snapshot (nothing staged) or wholly after (everything
+    # staged), and all the "after" ones come after all the "before" ones.
+    after_seen, lost, partial, out_of_order, made = False, 0, 0, 0, 0
+    for upserts, deletes in writer.transactions:
+        staged = [n in staged_u[t] for t, n in upserts] + [(i, v) in staged_d[t]
+                                                           for t, i, v in deletes]
+        made += len(staged)
+        if any(staged):
+            after_seen = True
+            if not all(staged):
+                partial += 1
+                lost += staged.count(False)
+        elif after_seen:
+            out_of_order += 1
+            lost += len(staged)
+    if lost or partial or out_of_order:
+        failures.append(f"{lost} changes never staged ({partial} transactions partly, "
+                        f"{out_of_order} wholly after the snapshot)")
+    extra = sum(len(staged_u[t]) + len(staged_d[t]) for t in staged_u) - sum(
+        1 for ups, dels in writer.transactions for t, n in ups if n in staged_u[t]) - sum(
+        1 for ups, dels in writer.transactions for t, i, v in dels if (i, v) in staged_d[t])
+    if extra:
+        failures.append(f"{extra} staged changes the writer never made")
+    print(f"capture_crash: {len(writer.transactions)} transactions, {made} changes made, "
+          f"{sum(len(x) for x in staged_u.values()) + sum(len(x) for x in staged_d.values())} "
+          f"staged after the snapshot")
     by_name = [s for _, s in sorted(seqs)]
     if len(set(by_name)) != len(by_name) or by_name != sorted(by_name):
         failures.append("change-file sequences are not unique and increasing in name order")
@@ -231,8 +244,8 @@ def main():
         print("FAIL: " + f, file=sys.stderr)
     print(f"capture_crash: rounds {ROUNDS}, rows checked {rows_checked}, lost "
           f"{0 if not any('never staged' in f for f in failures) else 'SOME'}, duplicated "
-          f"{0 if not any('twice' in f for f in failures) else 'SOME'}, checkpoint "
-          f"{cp.get('position')}")
+          f"{0 if not any('twice' in f or 'never made' in f for f in failures) else 'SOME'}, "
+          f"checkpoint {cp.get('position')}")
     sys.exit(1 if failures else 0)
 
 
