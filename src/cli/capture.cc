@@ -1,4 +1,6 @@
 // `binlake capture` (the DMS task) and `binlake check` (its preflight alone).
+#include "source/capture.h"
+
 #include <unistd.h>
 
 #include <csignal>
@@ -6,7 +8,6 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "source/capture.h"
 #include "source/source.h"
 
 namespace binlake::cli {
@@ -75,8 +76,8 @@ int CheckCommand(const Args& args) {
   source::PreflightOptions popts;
   popts.min_retention_hours = common->cfg.capture.min_retention_hours;
   popts.need_snapshot = common->cfg.capture.migration_type != "cdc";
-  auto report = source::RunPreflight(ConnectionFromConfig(common->cfg.source), common->filter,
-                                     popts);
+  auto report =
+      source::RunPreflight(ConnectionFromConfig(common->cfg.source), common->filter, popts);
   if (!report.ok()) return Fail("check: " + report.status().message());
   int errors = 0;
   for (const auto& p : report->problems) {
@@ -142,9 +143,10 @@ int CaptureCommand(const Args& args) {
   o.csv.header = cc.header;
   o.csv.include_op_for_full_load = cc.include_op_for_full_load;
   o.csv.timestamp_column = cc.timestamp_column;
-  o.csv.cdc_mode = cc.cdc_mode == "inserts-only"          ? staging::CsvOptions::CdcMode::kInsertsOnly
-                   : cc.cdc_mode == "inserts-and-updates" ? staging::CsvOptions::CdcMode::kInsertsAndUpdates
-                                                          : staging::CsvOptions::CdcMode::kAll;
+  o.csv.cdc_mode = cc.cdc_mode == "inserts-only" ? staging::CsvOptions::CdcMode::kInsertsOnly
+                   : cc.cdc_mode == "inserts-and-updates"
+                       ? staging::CsvOptions::CdcMode::kInsertsAndUpdates
+                       : staging::CsvOptions::CdcMode::kAll;
   o.csv.max_file_bytes = cc.max_file_size_mb << 20;
   o.flush.interval_ms = cc.flush_interval_ms;
   o.flush.min_bytes = cc.flush_min_file_size_mb << 20;

@@ -73,10 +73,10 @@ Status GetStrings(const toml::table& t, const char* key, std::vector<std::string
 }
 
 Status ParseCapture(const toml::table& cap, const std::string& origin, CaptureConfig* c) {
-  BL_RETURN_IF_ERROR(CheckKeys(cap,
-                               {"staging", "migration_type", "include", "exclude", "csv", "flush",
-                                "min_retention_hours"},
-                               "capture", origin));
+  BL_RETURN_IF_ERROR(CheckKeys(
+      cap,
+      {"staging", "migration_type", "include", "exclude", "csv", "flush", "min_retention_hours"},
+      "capture", origin));
   BL_RETURN_IF_ERROR(Get(cap, "staging", &c->staging, "capture", origin));
   BL_RETURN_IF_ERROR(Get(cap, "migration_type", &c->migration_type, "capture", origin));
   BL_RETURN_IF_ERROR(GetStrings(cap, "include", &c->include, "capture", origin));
@@ -95,8 +95,8 @@ Status ParseCapture(const toml::table& cap, const std::string& origin, CaptureCo
     BL_RETURN_IF_ERROR(Get(*csv, "delimiter", &c->delimiter, "capture.csv", origin));
     BL_RETURN_IF_ERROR(Get(*csv, "null_value", &c->null_value, "capture.csv", origin));
     BL_RETURN_IF_ERROR(Get(*csv, "header", &c->header, "capture.csv", origin));
-    BL_RETURN_IF_ERROR(Get(*csv, "include_op_for_full_load", &c->include_op_for_full_load,
-                           "capture.csv", origin));
+    BL_RETURN_IF_ERROR(
+        Get(*csv, "include_op_for_full_load", &c->include_op_for_full_load, "capture.csv", origin));
     BL_RETURN_IF_ERROR(Get(*csv, "timestamp_column", &c->timestamp_column, "capture.csv", origin));
     BL_RETURN_IF_ERROR(Get(*csv, "cdc_mode", &c->cdc_mode, "capture.csv", origin));
     BL_RETURN_IF_ERROR(Get(*csv, "max_file_size_mb", &c->max_file_size_mb, "capture.csv", origin));

@@ -40,7 +40,7 @@ struct StartConfig {
 
 // [capture]: the DMS-task equivalent (docs/config.md).
 struct CaptureConfig {
-  std::string staging = ".binlake/staging";  // staging root folder
+  std::string staging = ".binlake/staging";          // staging root folder
   std::string migration_type = "full-load-and-cdc";  // full-load | cdc | full-load-and-cdc
   std::vector<std::string> include = {"*.*"};
   std::vector<std::string> exclude;

@@ -312,9 +312,8 @@ Status FullLoad(const CaptureOptions& options, staging::Staging* staging,
     }
     BL_RETURN_IF_ERROR(writer->Finish());
     stats->full_load_rows += writer->rows();
-    log("full load " + TableKey(table.schema, table.table) + ": " +
-            std::to_string(writer->rows()) + " rows in " + std::to_string(last.seconds).substr(0, 5) +
-            " s",
+    log("full load " + TableKey(table.schema, table.table) + ": " + std::to_string(writer->rows()) +
+            " rows in " + std::to_string(last.seconds).substr(0, 5) + " s",
         false);
   }
   BL_RETURN_IF_ERROR(staging->FinishFullLoad(at));
@@ -334,12 +333,15 @@ Result<std::vector<std::string>> BinlogFiles(const std::string& dir) {
     bool digits = std::all_of(n.begin() + static_cast<long>(dot) + 1, n.end(),
                               [](char c) { return c >= '0' && c <= '9'; });
     if (!digits) continue;
-    // Data folders hold other numbered files (aria_log.00000001): only binlogs start with the magic.
+    // Data folders hold other numbered files (aria_log.00000001): only binlogs start with the
+    // magic.
     char magic[4] = {};
     if (FILE* f = std::fopen((dir + "/" + n).c_str(), "rb")) {
       size_t got = std::fread(magic, 1, 4, f);
       std::fclose(f);
-      if (got == 4 && std::string_view(magic, 4) == std::string_view("\xfe" "bin", 4)) {
+      if (got == 4 && std::string_view(magic, 4) == std::string_view("\xfe"
+                                                                     "bin",
+                                                                     4)) {
         files.push_back(n);
       }
     }
@@ -426,14 +428,14 @@ Status RunCapture(const CaptureOptions& options, const std::atomic<bool>* stop,
     return {};
   }
 
-  log("streaming changes from " +
-          (start.gtid.empty() ? start.file + ":" + std::to_string(start.pos) : "GTID " + start.gtid),
+  log("streaming changes from " + (start.gtid.empty() ? start.file + ":" + std::to_string(start.pos)
+                                                      : "GTID " + start.gtid),
       false);
   binlog::ConnectionOptions conn = options.connection;
   // Heartbeats drive the flush timer and the stop check while the source is idle.
-  conn.heartbeat_period_ms =
-      std::max<uint32_t>(50, std::min<uint32_t>(conn.heartbeat_period_ms,
-                                                std::max<uint32_t>(options.flush.interval_ms / 4, 1)));
+  conn.heartbeat_period_ms = std::max<uint32_t>(
+      50, std::min<uint32_t>(conn.heartbeat_period_ms,
+                             std::max<uint32_t>(options.flush.interval_ms / 4, 1)));
   binlog::StreamOptions sopts;
   sopts.max_reconnect_attempts = options.max_reconnect_attempts;
   binlog::BinlogStream stream(conn, sopts);
