@@ -186,7 +186,9 @@ class CaptureSink : public binlog::EventSink {
     uint64_t now = NowMs();
     bool stopping = stop_requested_ && stop_requested_->load();
     if (staging_->pending_bytes() > 0) {
-      if (stopping || staging_->ShouldFlush(now)) {
+      // A tenth of the interval early: the write itself and the check granularity (commits,
+      // heartbeats) then still keep every change within the interval.
+      if (stopping || staging_->ShouldFlush(now + options_.flush.interval_ms / 10)) {
         BL_RETURN_IF_ERROR(staging_->Flush(now));
         stats_->files++;
       }
