@@ -186,9 +186,7 @@ class CaptureSink : public binlog::EventSink {
     uint64_t now = NowMs();
     bool stopping = stop_requested_ && stop_requested_->load();
     if (staging_->pending_bytes() > 0) {
-      // A tenth of the interval early: the write itself and the check granularity (commits,
-      // heartbeats) then still keep every change within the interval.
-      if (stopping || staging_->ShouldFlush(now + options_.flush.interval_ms / 10)) {
+      if (stopping || staging_->ShouldFlush(now)) {
         BL_RETURN_IF_ERROR(staging_->Flush(now));
         stats_->files++;
       }
@@ -368,8 +366,12 @@ Result<MigrationType> ParseMigrationType(const std::string& s) {
 
 Status RunCapture(const CaptureOptions& options, const std::atomic<bool>* stop,
                   const CaptureLog& log, CaptureStats* stats) {
+  // The interval promises that no change waits longer; the timer starts when the first pending
+  // commit is seen and the write takes time too, so the timer runs a tenth shorter.
+  staging::FlushPolicy flush = options.flush;
+  flush.interval_ms -= flush.interval_ms / 10;
   BL_ASSIGN_OR_RETURN(auto staging,
-                      staging::Staging::Open(options.staging_root, options.csv, options.flush));
+                      staging::Staging::Open(options.staging_root, options.csv, flush));
   bool replay = !options.binlog_dir.empty();
   if (!options.skip_preflight && !replay) {
     BL_ASSIGN_OR_RETURN(auto report,
