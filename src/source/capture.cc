@@ -151,7 +151,8 @@ class CaptureSink : public binlog::EventSink {
 
   Status OnCommit(const binlog::EventContext& ctx, uint64_t /*xid*/) override {
     if (skipping_ || !in_txn_) return {};
-    staging::SourcePosition end{file_, event_end_, std::string(ctx.gtid)};
+    if (!ctx.gtid.empty()) last_gtid_.assign(ctx.gtid);
+    staging::SourcePosition end{file_, event_end_, last_gtid_};
     in_txn_ = false;
     BL_RETURN_IF_ERROR(staging_->Commit(end));
     stats_->transactions++;
@@ -160,7 +161,7 @@ class CaptureSink : public binlog::EventSink {
 
   Status OnHeartbeat(const binlog::EventContext& ctx) override {
     if (in_txn_) return {};
-    staging::SourcePosition pos{std::string(ctx.file), ctx.header->log_pos, ""};
+    staging::SourcePosition pos{std::string(ctx.file), ctx.header->log_pos, last_gtid_};
     return AtBoundary(pos);
   }
 
@@ -253,6 +254,7 @@ class CaptureSink : public binlog::EventSink {
   uint64_t payload_offset_ = 0, payload_end_ = 0;
   staging::SourcePosition skip_until_;
   bool skipping_ = false;
+  std::string last_gtid_;  // GTID of the last committed transaction, kept in checkpoints
 };
 
 std::string Human(double n) {
