@@ -34,11 +34,8 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"check", CheckCommand},
-    {"capture", CaptureCommand},
-    {"binlog-dump", BinlogDumpCommand},
-    {"tail", TailCommand},
-    {"apply", ApplyCommand},
+    {"check", CheckCommand}, {"capture", CaptureCommand}, {"binlog-dump", BinlogDumpCommand},
+    {"tail", TailCommand},   {"apply", ApplyCommand},
 };
 
 }  // namespace
