@@ -21,6 +21,7 @@ commands:
   capture --config FILE   full load + change capture into DMS-compatible staging CSV files
   binlog-dump FILE...     decode binlog files offline, one JSON object per row change
   tail --config FILE      follow a live server's binlog, one JSON object per row change
+  apply FILE...           merge staging CSV files into Delta Lake tables (docs/lake.md)
   version                 print the version
   help [COMMAND]          this text, or a command's help
 
@@ -33,10 +34,8 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"check", CheckCommand},
-    {"capture", CaptureCommand},
-    {"binlog-dump", BinlogDumpCommand},
-    {"tail", TailCommand},
+    {"check", CheckCommand}, {"capture", CaptureCommand}, {"binlog-dump", BinlogDumpCommand},
+    {"tail", TailCommand},   {"apply", ApplyCommand},
 };
 
 }  // namespace

@@ -15,6 +15,7 @@ int BinlogDumpCommand(const Args& args);
 int TailCommand(const Args& args);
 int CaptureCommand(const Args& args);
 int CheckCommand(const Args& args);
+int ApplyCommand(const Args& args);
 
 // The replication connection a config's [source] describes.
 binlog::ConnectionOptions ConnectionFromConfig(const config::SourceConfig& source);

@@ -1,0 +1,93 @@
+// The apply stage ("Glue job"): staged change files merged into Delta Lake tables of Parquet files
+// bucketed by a hash of the primary key (docs/lake.md).
+#pragma once
+
+#include <arrow/api.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "staging/staging.h"
+#include "util/status.h"
+
+namespace binlake::lake {
+
+// ---- type mapping (docs/lake.md "Types")
+
+enum class ValueKind {
+  kInt,
+  kDecimal,
+  kFloat,
+  kDouble,
+  kDate,
+  kTimestampNtz,
+  kTimestamp,
+  kString,
+  kBinary
+};
+
+struct LakeType {
+  ValueKind kind = ValueKind::kString;
+  std::shared_ptr<arrow::DataType> arrow;
+  std::string delta;  // Spark JSON schema type name: "long", "decimal(20,0)", "timestamp_ntz"
+};
+
+// The exact lake type of a MySQL column; NotSupported for a type with no exact mapping.
+Result<LakeType> MapColumn(const staging::ColumnSchema& column);
+// Appends the canonical CSV text of a value (nullopt: NULL) to a builder of `type.arrow`.
+Status AppendValue(const LakeType& type, const std::optional<std::string>& text,
+                   arrow::ArrayBuilder* builder);
+
+// ---- Delta log
+
+struct DeltaSnapshot {
+  int64_t version = -1;  // -1: no table yet
+  std::string table_id;
+  std::string schema_string;
+  std::map<std::string, std::string> configuration;
+  int min_reader = 0, min_writer = 0;
+  std::map<std::string, int64_t> files;  // active data files (path -> size)
+  std::map<std::string, int64_t> txns;   // appId -> version
+};
+
+// Replays `<table_dir>/_delta_log/*.json` from version 0.
+Result<DeltaSnapshot> ReadDeltaLog(const std::string& table_dir);
+// Creates `_delta_log/<version>.json` only if absent (temp file + link(2), fsynced): false when
+// another writer committed that version first.
+Result<bool> TryCommitDelta(const std::string& table_dir, int64_t version,
+                            const std::vector<std::string>& action_lines);
+// Reads the active files of the table's latest version into one Arrow table (tests, tools).
+Result<std::shared_ptr<arrow::Table>> ReadLakeTable(const std::string& table_dir);
+
+// ---- apply
+
+struct ApplyOptions {
+  std::string lake;     // lake root: <lake>/<schema>/<table>/
+  std::string staging;  // staging root; empty: three levels above each file
+  int buckets = 16;     // for new tables; an existing table keeps its own count
+  staging::CsvOptions csv;
+  bool reject_without_primary_key = false;       // else whole-row identity
+  std::function<void(const std::string&)> warn;  // merge anomalies; default: stderr
+};
+
+struct ApplyStats {
+  int commits = 0;
+  int skipped = 0;  // files already applied
+  int files_added = 0, files_removed = 0;
+  uint64_t rows_written = 0;
+};
+
+// Applies staging CSV files (`<staging>/<schema>/<table>/<name>.csv`): LOAD files rebuild their
+// table, change files are merged in sequence order, once (the Delta txn records the sequence).
+Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std::string>& files);
+
+// The bucket of a key: FNV-1a 64 of the canonical key texts joined by 0x1f, mod `buckets`.
+int BucketOf(const std::vector<std::string_view>& key_texts, int buckets);
+
+}  // namespace binlake::lake

@@ -1,0 +1,220 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "lake/lake.h"
+#include "staging/records.h"
+#include "staging/staging.h"
+#include "testing/status_matchers.h"
+
+namespace binlake::lake {
+namespace {
+
+namespace fs = std::filesystem;
+using staging::Cell;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "binlake-lake-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+staging::ColumnSchema Col(const std::string& name, const std::string& type, int pk = -1) {
+  staging::ColumnSchema c;
+  c.name = name;
+  c.mysql_type = type;
+  c.is_unsigned = type.find("unsigned") != std::string::npos;
+  c.pk_position = pk;
+  return c;
+}
+
+staging::TableSchema Schema(bool pk = true) {
+  staging::TableSchema s;
+  s.schema = "db";
+  s.table = "t";
+  s.columns = {Col("id", "int", pk ? 0 : -1), Col("amount", "decimal(10,2)"),
+               Col("at", "datetime(6)"),      Col("big", "bigint unsigned"),
+               Col("raw", "varbinary(8)"),    Col("name", "varchar(20)")};
+  return s;
+}
+
+std::vector<std::string> RowTexts(int id, const std::string& name) {
+  return {std::to_string(id),
+          std::to_string(id) + ".50",
+          "2024-02-29 23:59:59.000001",
+          "18446744073709551615",
+          "00FF",
+          name};
+}
+
+std::vector<Cell> Cells(const std::vector<std::string>& t) {
+  std::vector<Cell> c;
+  for (const auto& s : t) c.push_back(Cell{false, s});
+  return c;
+}
+
+staging::SourcePosition Pos(uint64_t p) { return {"binlog.000001", p, ""}; }
+
+class ApplyTest : public ::testing::Test {
+ protected:
+  void Stage(bool pk = true) {
+    auto s = staging::Staging::Open(stage_.path(), staging::CsvOptions{}, staging::FlushPolicy{});
+    ASSERT_OK(s.status());
+    st_ = std::move(*s);
+    ASSERT_OK(st_->RegisterSchema(Schema(pk), Pos(4)).status());
+    auto w = st_->BeginLoad("db", "t", Pos(4));
+    ASSERT_OK(w.status());
+    for (int i = 1; i <= 40; i++) ASSERT_OK((*w)->AppendRow(Cells(RowTexts(i, "n"))));
+    ASSERT_OK((*w)->Finish());
+    ASSERT_OK(st_->FinishFullLoad(Pos(4)));
+  }
+  void Change(char op, int id, const std::string& name, uint64_t pos) {
+    ASSERT_OK(st_->BeginTransaction(Pos(pos), 1700000000000000ULL + pos));
+    ASSERT_OK(st_->Append("db", "t", op, Cells(RowTexts(id, name))));
+    ASSERT_OK(st_->Commit(Pos(pos + 1)));
+    ASSERT_OK(st_->Flush(pos));
+  }
+  std::vector<std::string> Files() {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(stage_.path() + "/db/t")) {
+      if (e.path().extension() == ".csv") out.push_back(e.path().string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  ApplyOptions Options() {
+    ApplyOptions o;
+    o.lake = lake_.path();
+    o.buckets = 4;
+    o.warn = [this](const std::string& m) { warnings_.push_back(m); };
+    return o;
+  }
+  std::shared_ptr<arrow::Table> Read() {
+    auto t = ReadLakeTable(lake_.path() + "/db/t");
+    EXPECT_OK(t.status());
+    return t.ok() ? *t : nullptr;
+  }
+  std::map<int32_t, std::string> Names() {
+    std::map<int32_t, std::string> out;
+    auto t = Read();
+    auto c = t->CombineChunks().ValueOrDie();
+    auto ids = std::static_pointer_cast<arrow::Int32Array>(c->column(0)->chunk(0));
+    auto names = std::static_pointer_cast<arrow::StringArray>(c->column(5)->chunk(0));
+    for (int64_t i = 0; i < c->num_rows(); i++) out[ids->Value(i)] = names->GetString(i);
+    return out;
+  }
+  TempDir stage_, lake_;
+  std::unique_ptr<staging::Staging> st_;
+  std::vector<std::string> warnings_;
+};
+
+TEST(LakeTypesTest, MapsMysqlTypesExactly) {
+  EXPECT_EQ(MapColumn(Col("a", "tinyint")).value().delta, "byte");
+  EXPECT_EQ(MapColumn(Col("a", "tinyint unsigned")).value().delta, "short");
+  EXPECT_EQ(MapColumn(Col("a", "int unsigned")).value().delta, "long");
+  EXPECT_EQ(MapColumn(Col("a", "bigint unsigned")).value().delta, "decimal(20,0)");
+  EXPECT_EQ(MapColumn(Col("a", "decimal(65,30)")).value().delta, "string");
+  EXPECT_EQ(MapColumn(Col("a", "datetime(3)")).value().delta, "timestamp_ntz");
+  EXPECT_EQ(MapColumn(Col("a", "timestamp")).value().delta, "timestamp");
+  EXPECT_EQ(MapColumn(Col("a", "bit(64)")).value().delta, "decimal(20,0)");
+  EXPECT_EQ(MapColumn(Col("a", "bit(7)")).value().delta, "long");
+  EXPECT_EQ(MapColumn(Col("a", "blob")).value().delta, "binary");
+  EXPECT_EQ(MapColumn(Col("a", "time(6)")).value().delta, "string");
+}
+
+TEST(LakeTypesTest, ParsesCanonicalText) {
+  auto type = MapColumn(Col("a", "date")).value();
+  auto b = arrow::MakeBuilder(type.arrow).ValueOrDie();
+  ASSERT_OK(AppendValue(type, std::string("2024-02-29"), b.get()));
+  ASSERT_OK(AppendValue(type, std::string("0000-00-00"), b.get()));
+  ASSERT_OK(AppendValue(type, std::string("2023-02-29"), b.get()));
+  auto a = std::static_pointer_cast<arrow::Date32Array>(b->Finish().ValueOrDie());
+  EXPECT_EQ(a->Value(0), 19782);
+  EXPECT_TRUE(a->IsNull(1));
+  EXPECT_TRUE(a->IsNull(2));
+  auto bad = MapColumn(Col("a", "int")).value();
+  auto bb = arrow::MakeBuilder(bad.arrow).ValueOrDie();
+  EXPECT_FALSE(AppendValue(bad, std::string("12x"), bb.get()).ok());
+}
+
+TEST_F(ApplyTest, LoadThenChangesOnceAndOnlyTouchedBuckets) {
+  Stage();
+  auto files = Files();
+  ASSERT_EQ(files.size(), 1u);
+  auto s = ApplyFiles(Options(), files);
+  ASSERT_OK(s.status());
+  EXPECT_EQ(s->rows_written, 40u);
+  EXPECT_EQ(Read()->num_rows(), 40);
+  auto snap = ReadDeltaLog(lake_.path() + "/db/t").value();
+  EXPECT_EQ(snap.version, 0);
+  EXPECT_EQ(snap.min_reader, 3);
+  EXPECT_EQ(snap.files.size(), 4u);
+
+  Change('U', 7, "seven", 100);
+  Change('D', 8, "n", 200);
+  Change('I', 41, "new", 300);
+  Change('D', 999, "n", 400);
+  files = Files();
+  ASSERT_EQ(files.size(), 5u);
+  // Change names ("2023...") sort before LOAD names.
+  s = ApplyFiles(Options(), {files[0]});
+  ASSERT_OK(s.status());
+  EXPECT_EQ(s->commits, 1);
+  EXPECT_EQ(s->files_removed, 1);  // one bucket rewritten
+  EXPECT_EQ(s->files_added, 1);
+  s = ApplyFiles(Options(), {files[3]});  // catches up 2..4 in order
+  ASSERT_OK(s.status());
+  EXPECT_EQ(s->commits, 3);
+  auto names = Names();
+  EXPECT_EQ(names.size(), 40u);
+  EXPECT_EQ(names[7], "seven");
+  EXPECT_EQ(names.count(8), 0u);
+  EXPECT_EQ(names[41], "new");
+  EXPECT_EQ(warnings_.size(), 1u);  // the delete of 999
+
+  // Re-applying everything is a no-op.
+  s = ApplyFiles(Options(), files);
+  ASSERT_OK(s.status());
+  EXPECT_EQ(s->commits, 0);
+  EXPECT_EQ(ReadDeltaLog(lake_.path() + "/db/t").value().version, 4);
+  EXPECT_EQ(ReadDeltaLog(lake_.path() + "/db/t").value().txns["binlake:db.t"], 4);
+}
+
+TEST_F(ApplyTest, WholeRowIdentityWithoutPrimaryKey) {
+  Stage(false);
+  Change('I', 5, "n", 100);  // a duplicate of row 5
+  Change('D', 5, "n", 200);  // removes one of the two
+  auto s = ApplyFiles(Options(), Files());
+  ASSERT_OK(s.status());
+  EXPECT_EQ(Read()->num_rows(), 40);
+  ApplyOptions strict = Options();
+  strict.reject_without_primary_key = true;
+  TempDir other;
+  strict.lake = other.path();
+  EXPECT_EQ(ApplyFiles(strict, Files()).status().code(), StatusCode::kNotSupported);
+}
+
+TEST(DeltaLogTest, CommitIsCreateIfAbsent) {
+  TempDir d;
+  ASSERT_OK(TryCommitDelta(d.path(), 0, {R"({"commitInfo":{}})"}).status());
+  auto again = TryCommitDelta(d.path(), 0, {R"({"commitInfo":{"x":1}})"});
+  ASSERT_OK(again.status());
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(ReadDeltaLog(d.path()).value().version, 0);
+}
+
+}  // namespace
+}  // namespace binlake::lake

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""The lake written by `binlake apply`, read back by an independent reader (delta-rs `deltalake`).
+
+Writes staging files directly (docs/staging.md): a LOAD file and two change files with their
+manifests and schema, applies them, and checks exact rows and types, idempotence and bucket reuse.
+usage: lake_deltalake_test.py BINLAKE
+"""
+import decimal
+import datetime
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import deltalake
+import pyarrow as pa
+
+BINLAKE = sys.argv[1]
+COLS = [  # name, mysql_type, binlog_type, pk_position
+    ("id", "int", 3, 0),
+    ("amount", "decimal(10,2)", 246, -1),
+    ("at", "datetime(6)", 18, -1),
+    ("big", "bigint unsigned", 8, -1),
+    ("raw", "varbinary(8)", 15, -1),
+    ("name", "varchar(20)", 15, -1),
+]
+
+
+def pos(p):
+    return {"file": "binlog.000001", "pos": p, "gtid": ""}
+
+
+def write(staging, name, kind, seq, lines):
+    tdir = os.path.join(staging, "db", "t")
+    mdir = os.path.join(staging, "_binlake", "files", "db", "t")
+    os.makedirs(tdir, exist_ok=True)
+    os.makedirs(mdir, exist_ok=True)
+    data = "".join(l + "\n" for l in lines).encode()
+    manifest = {"name": name, "schema": "db", "table": "t", "kind": kind, "sequence": seq,
+                "schema_version": 1, "rows": len(lines), "inserts": 0, "updates": 0,
+                "deletes": 0, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                "start": pos(4), "end": pos(4), "first_commit": "2024-01-01 00:00:00.000000",
+                "last_commit": "2024-01-01 00:00:00.000000"}
+    with open(os.path.join(mdir, name + ".json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    with open(os.path.join(tdir, name), "wb") as f:
+        f.write(data)
+    return os.path.join(tdir, name)
+
+
+def row(i, name):
+    return f"{i},{i}.25,2024-02-29 23:59:59.00000{i % 10},18446744073709551615,00FF{i:02X},{name}"
+
+
+def apply(lake, files):
+    out = subprocess.run([BINLAKE, "apply", "--lake", lake, "--buckets", "8", *files],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def main():
+    with tempfile.TemporaryDirectory() as d:
+        staging, lake = os.path.join(d, "staging"), os.path.join(d, "lake")
+        sdir = os.path.join(staging, "_binlake", "schemas", "db", "t")
+        os.makedirs(sdir)
+        cols = [{"name": n, "mysql_type": t, "binlog_type": b, "binlog_meta": 0, "nullable": True,
+                 "unsigned": "unsigned" in t, "collation": 63, "enum_values": [], "pk_position": p}
+                for n, t, b, p in COLS]
+        with open(os.path.join(sdir, "00001.json"), "w") as f:
+            json.dump({"schema": "db", "table": "t", "version": 1, "since": pos(4),
+                       "columns": cols}, f, indent=2)
+        load = write(staging, "LOAD00000001.csv", "load", 1, [row(i, "n") for i in range(1, 21)])
+        c1 = write(staging, "20240101-000000000-0000000001.csv", "cdc", 1,
+                   ["U," + row(3, "three"), "D," + row(4, "n")])
+        c2 = write(staging, "20240101-000001000-0000000002.csv", "cdc", 2,
+                   ["I," + row(21, "new"), "I,22,,,,,"])
+        apply(lake, [load])
+        table = os.path.join(lake, "db", "t")
+        files_after_load = set(deltalake.DeltaTable(table).file_uris())
+        apply(lake, [c1])
+        dt = deltalake.DeltaTable(table)
+        touched = files_after_load - set(dt.file_uris())
+        assert 1 <= len(touched) <= 2, touched  # keys 3 and 4: at most two buckets rewritten
+        apply(lake, [c2])
+        version = deltalake.DeltaTable(table).version()
+        apply(lake, [c1, c2, load])  # all already applied
+        dt = deltalake.DeltaTable(table)
+        assert dt.version() == version, (dt.version(), version)
+        t = dt.to_pyarrow_table().sort_by("id")
+        schema = t.schema
+        assert schema.field("id").type == pa.int32(), schema
+        assert schema.field("amount").type == pa.decimal128(10, 2), schema
+        assert schema.field("at").type == pa.timestamp("us"), schema
+        assert schema.field("big").type == pa.decimal128(20, 0), schema
+        assert schema.field("raw").type in (pa.binary(), pa.large_binary(), pa.binary_view()), schema
+        rows = t.to_pylist()
+        assert [r["id"] for r in rows] == [i for i in range(1, 23) if i != 4], rows
+        r3 = next(r for r in rows if r["id"] == 3)
+        assert r3["name"] == "three" and r3["amount"] == decimal.Decimal("3.25"), r3
+        assert r3["at"] == datetime.datetime(2024, 2, 29, 23, 59, 59, 3), r3
+        assert r3["big"] == decimal.Decimal(18446744073709551615), r3
+        assert r3["raw"] == b"\x00\xff\x03", r3
+        r22 = rows[-1]
+        assert r22["id"] == 22 and r22["name"] is None and r22["amount"] is None, r22
+        print("ok: %d rows, version %d" % (len(rows), dt.version()))
+
+
+if __name__ == "__main__":
+    main()
