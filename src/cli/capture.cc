@@ -58,6 +58,58 @@ Result<Common> LoadCommon(const std::string& path) {
 
 }  // namespace
 
+source::CaptureLog MakeCaptureLog(bool* transient_shown) {
+  bool tty = isatty(STDERR_FILENO);
+  return [tty, transient_shown](const std::string& line, bool transient) {
+    if (transient) {
+      if (!tty) return;  // plain logs get the per-table summary line instead
+      std::fprintf(stderr, "\r\033[K%s", line.c_str());
+      *transient_shown = true;
+      return;
+    }
+    if (*transient_shown) std::fputs("\r\033[K", stderr);
+    *transient_shown = false;
+    std::fprintf(stderr, "binlake: %s\n", line.c_str());
+  };
+}
+
+staging::CsvOptions CsvFromConfig(const config::CaptureConfig& cc) {
+  staging::CsvOptions csv;
+  csv.delimiter = cc.delimiter[0];
+  csv.null_value = cc.null_value;
+  csv.header = cc.header;
+  csv.include_op_for_full_load = cc.include_op_for_full_load;
+  csv.timestamp_column = cc.timestamp_column;
+  csv.cdc_mode = cc.cdc_mode == "inserts-only" ? staging::CsvOptions::CdcMode::kInsertsOnly
+                 : cc.cdc_mode == "inserts-and-updates"
+                     ? staging::CsvOptions::CdcMode::kInsertsAndUpdates
+                     : staging::CsvOptions::CdcMode::kAll;
+  csv.max_file_bytes = cc.max_file_size_mb << 20;
+  return csv;
+}
+
+Result<source::CaptureOptions> CaptureOptionsFromConfig(const config::Config& cfg) {
+  const config::CaptureConfig& cc = cfg.capture;
+  source::CaptureOptions o;
+  o.connection = ConnectionFromConfig(cfg.source);
+  o.max_reconnect_attempts = cfg.source.max_reconnect_attempts == 0
+                                 ? -1
+                                 : static_cast<int>(cfg.source.max_reconnect_attempts);
+  BL_ASSIGN_OR_RETURN(o.migration, source::ParseMigrationType(cc.migration_type));
+  o.filter.include = cc.include;
+  o.filter.exclude = cc.exclude;
+  o.staging_root = cc.staging;
+  o.csv = CsvFromConfig(cc);
+  o.flush.interval_ms = cc.flush_interval_ms;
+  o.flush.min_bytes = cc.flush_min_file_size_mb << 20;
+  o.preflight.min_retention_hours = cc.min_retention_hours;
+  o.preflight.need_snapshot = o.migration != source::MigrationType::kCdc;
+  o.cdc_start.file = cfg.start.binlog_file;
+  o.cdc_start.pos = cfg.start.binlog_pos;
+  o.cdc_start.gtid = cfg.start.gtid;
+  return o;
+}
+
 int CheckCommand(const Args& args) {
   if (WantsHelp(args)) {
     std::fputs(kCheckHelp, stdout);
@@ -126,37 +178,19 @@ int CaptureCommand(const Args& args) {
   }
   auto common = LoadCommon(config_path);
   if (!common.ok()) return Fail("capture: " + common.status().message());
-  const config::CaptureConfig& cc = common->cfg.capture;
 
-  source::CaptureOptions o;
-  o.connection = ConnectionFromConfig(common->cfg.source);
-  o.max_reconnect_attempts = common->cfg.source.max_reconnect_attempts == 0
-                                 ? -1
-                                 : static_cast<int>(common->cfg.source.max_reconnect_attempts);
-  auto mt = source::ParseMigrationType(migration.empty() ? cc.migration_type : migration);
-  if (!mt.ok()) return Fail("capture: " + mt.status().message());
-  o.migration = *mt;
-  o.filter = common->filter;
-  o.staging_root = staging_dir.empty() ? cc.staging : staging_dir;
-  o.csv.delimiter = cc.delimiter[0];
-  o.csv.null_value = cc.null_value;
-  o.csv.header = cc.header;
-  o.csv.include_op_for_full_load = cc.include_op_for_full_load;
-  o.csv.timestamp_column = cc.timestamp_column;
-  o.csv.cdc_mode = cc.cdc_mode == "inserts-only" ? staging::CsvOptions::CdcMode::kInsertsOnly
-                   : cc.cdc_mode == "inserts-and-updates"
-                       ? staging::CsvOptions::CdcMode::kInsertsAndUpdates
-                       : staging::CsvOptions::CdcMode::kAll;
-  o.csv.max_file_bytes = cc.max_file_size_mb << 20;
-  o.flush.interval_ms = cc.flush_interval_ms;
-  o.flush.min_bytes = cc.flush_min_file_size_mb << 20;
-  o.preflight.min_retention_hours = cc.min_retention_hours;
-  o.preflight.need_snapshot = o.migration != source::MigrationType::kCdc;
+  auto built = CaptureOptionsFromConfig(common->cfg);
+  if (!built.ok()) return Fail("capture: " + built.status().message());
+  source::CaptureOptions o = std::move(built).value();
+  if (!migration.empty()) {
+    auto mt = source::ParseMigrationType(migration);
+    if (!mt.ok()) return Fail("capture: " + mt.status().message());
+    o.migration = *mt;
+    o.preflight.need_snapshot = o.migration != source::MigrationType::kCdc;
+  }
+  if (!staging_dir.empty()) o.staging_root = staging_dir;
   o.skip_preflight = skip_preflight;
   o.binlog_dir = binlog_dir;
-  o.cdc_start.file = common->cfg.start.binlog_file;
-  o.cdc_start.pos = common->cfg.start.binlog_pos;
-  o.cdc_start.gtid = common->cfg.start.gtid;
   if (!from.empty()) {
     size_t colon = from.rfind(':');
     if (colon == std::string::npos || colon == 0) {
@@ -170,19 +204,8 @@ int CaptureCommand(const Args& args) {
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  bool tty = isatty(STDERR_FILENO);
   bool transient_shown = false;
-  source::CaptureLog log = [&](const std::string& line, bool transient) {
-    if (transient) {
-      if (!tty) return;  // plain logs get the per-table summary line instead
-      std::fprintf(stderr, "\r\033[K%s", line.c_str());
-      transient_shown = true;
-      return;
-    }
-    if (transient_shown) std::fputs("\r\033[K", stderr);
-    transient_shown = false;
-    std::fprintf(stderr, "binlake: %s\n", line.c_str());
-  };
+  source::CaptureLog log = MakeCaptureLog(&transient_shown);
   source::CaptureStats stats;
   Status st = source::RunCapture(o, &g_stop, log, &stats);
   if (transient_shown) std::fputs("\n", stderr);

@@ -18,7 +18,9 @@ usage: binlake <command> [options]
 
 commands:
   check --config FILE     preflight: is the source ready for capture? one line per problem
+  run --config FILE       the whole pipeline in one process: capture + trigger + apply
   capture --config FILE   full load + change capture into DMS-compatible staging CSV files
+  trigger --config FILE   watch the staging folder and apply each new file once, in order
   binlog-dump FILE...     decode binlog files offline, one JSON object per row change
   tail --config FILE      follow a live server's binlog, one JSON object per row change
   apply FILE...           merge staging CSV files into Delta Lake tables (docs/lake.md)
@@ -34,7 +36,9 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"check", CheckCommand}, {"capture", CaptureCommand}, {"binlog-dump", BinlogDumpCommand},
+    {"check", CheckCommand},
+    {"run", RunCommand},
+    {"trigger", TriggerCommand}, {"capture", CaptureCommand}, {"binlog-dump", BinlogDumpCommand},
     {"tail", TailCommand},   {"apply", ApplyCommand},
 };
 

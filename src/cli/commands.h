@@ -6,6 +6,7 @@
 
 #include "binlog/client.h"
 #include "config/config.h"
+#include "source/capture.h"
 
 namespace binlake::cli {
 
@@ -16,6 +17,16 @@ int TailCommand(const Args& args);
 int CaptureCommand(const Args& args);
 int CheckCommand(const Args& args);
 int ApplyCommand(const Args& args);
+
+int TriggerCommand(const Args& args);
+int RunCommand(const Args& args);
+
+// The capture task a config's [source], [capture] and [start] describe.
+Result<source::CaptureOptions> CaptureOptionsFromConfig(const config::Config& cfg);
+// The staging CSV dialect of [capture.csv]: the capture writes it, the apply reads it.
+staging::CsvOptions CsvFromConfig(const config::CaptureConfig& cc);
+// Capture log lines on stderr; progress redraws in place on a terminal.
+source::CaptureLog MakeCaptureLog(bool* transient_shown);
 
 // The replication connection a config's [source] describes.
 binlog::ConnectionOptions ConnectionFromConfig(const config::SourceConfig& source);

@@ -161,7 +161,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
   }
   Config c;
   c.path = origin;
-  BL_RETURN_IF_ERROR(CheckKeys(root, {"source", "start", "capture"}, "", origin));
+  BL_RETURN_IF_ERROR(CheckKeys(root, {"source", "start", "capture", "lake"}, "", origin));
   if (const toml::table* src = root["source"].as_table()) {
     BL_RETURN_IF_ERROR(CheckKeys(
         *src,
@@ -206,6 +206,23 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
   }
   if (const toml::table* cap = root["capture"].as_table()) {
     BL_RETURN_IF_ERROR(ParseCapture(*cap, origin, &c.capture));
+  }
+  if (const toml::table* lk = root["lake"].as_table()) {
+    BL_RETURN_IF_ERROR(CheckKeys(
+        *lk, {"path", "buckets", "no_primary_key", "trigger_poll_ms", "trigger_parallelism"}, "lake",
+        origin));
+    BL_RETURN_IF_ERROR(Get(*lk, "path", &c.lake.path, "lake", origin));
+    BL_RETURN_IF_ERROR(Get(*lk, "buckets", &c.lake.buckets, "lake", origin));
+    BL_RETURN_IF_ERROR(Get(*lk, "no_primary_key", &c.lake.no_primary_key, "lake", origin));
+    BL_RETURN_IF_ERROR(Get(*lk, "trigger_poll_ms", &c.lake.trigger_poll_ms, "lake", origin));
+    BL_RETURN_IF_ERROR(
+        Get(*lk, "trigger_parallelism", &c.lake.trigger_parallelism, "lake", origin));
+    if (c.lake.buckets < 1 || c.lake.buckets > 65536) {
+      return Status::InvalidArgument(origin + ": lake.buckets must be 1..65536");
+    }
+    if (c.lake.no_primary_key != "whole-row" && c.lake.no_primary_key != "reject") {
+      return Status::InvalidArgument(origin + ": lake.no_primary_key must be whole-row or reject");
+    }
   }
   BL_RETURN_IF_ERROR(ResolvePassword(&c.source));
   return c;

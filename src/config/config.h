@@ -58,8 +58,18 @@ struct CaptureConfig {
   uint32_t min_retention_hours = 24;
 };
 
+// [lake]: where and how the apply writes lake tables.
+struct LakeConfig {
+  std::string path = ".binlake/lake";
+  uint32_t buckets = 16;
+  std::string no_primary_key = "whole-row";  // whole-row | reject
+  uint32_t trigger_poll_ms = 1000;
+  uint32_t trigger_parallelism = 2;
+};
+
 struct Config {
   std::string path;
+  LakeConfig lake;
   SourceConfig source;
   StartConfig start;
   CaptureConfig capture;

@@ -1,0 +1,154 @@
+// `binlake trigger` (the Lambda) and `binlake run` (capture + trigger + apply in one process).
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "cli/commands.h"
+#include "trigger/trigger.h"
+
+namespace binlake::cli {
+namespace {
+
+constexpr const char* kTriggerHelp = R"(usage: binlake trigger --config FILE [options]
+
+The seed's S3 trigger + Lambda: watches the staging folder (inotify, with a listing every
+lake.trigger_poll_ms as a safety net) and applies each new file exactly once, in name order per
+table, tables in parallel, into the Delta tables under [lake] path. Its state survives restarts
+(the Delta log records each applied file's sequence). SIGINT/SIGTERM stop it after the current file.
+
+options:
+  --config FILE   the TOML config ([capture] staging and csv, [lake], docs/config.md)
+  --exec CMD      instead of the built-in apply, run `CMD <staging root> <schema>/<table>/<file>`
+                  per file, as the seed's Lambda starts the Glue job with the bucket and key
+  --once          apply what is there now, then exit
+)";
+
+constexpr const char* kRunHelp = R"(usage: binlake run --config FILE
+
+The whole pipeline in one process: the capture (as `binlake capture`) and the trigger with the
+built-in apply (as `binlake trigger`), so a change committed in the source shows in the lake table
+within about a second. SIGINT/SIGTERM stop both cleanly ("stop instances"); the next start resumes
+from the checkpoints.
+)";
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop.store(true); }
+
+trigger::TriggerOptions TriggerFromConfig(const config::Config& cfg) {
+  trigger::TriggerOptions t;
+  t.staging = cfg.capture.staging;
+  t.apply.lake = cfg.lake.path;
+  t.apply.staging = cfg.capture.staging;
+  t.apply.buckets = static_cast<int>(cfg.lake.buckets);
+  t.apply.csv = CsvFromConfig(cfg.capture);
+  t.apply.reject_without_primary_key = cfg.lake.no_primary_key == "reject";
+  t.poll_ms = cfg.lake.trigger_poll_ms;
+  t.parallelism = static_cast<int>(cfg.lake.trigger_parallelism);
+  return t;
+}
+
+void TriggerLogLine(const std::string& line) { std::fprintf(stderr, "binlake: %s\n", line.c_str()); }
+
+}  // namespace
+
+int TriggerCommand(const Args& args) {
+  if (WantsHelp(args)) {
+    std::fputs(kTriggerHelp, stdout);
+    return 0;
+  }
+  std::string config_path, exec;
+  bool once = false;
+  for (size_t i = 0; i < args.size(); i++) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      config_path = args[++i];
+    } else if (args[i] == "--exec" && i + 1 < args.size()) {
+      exec = args[++i];
+    } else if (args[i] == "--once") {
+      once = true;
+    } else {
+      return Fail("trigger: unknown option " + args[i] + " (see binlake trigger --help)");
+    }
+  }
+  if (config_path.empty()) return Fail("trigger: --config FILE is required (docs/config.md)");
+  auto cfg = config::LoadConfig(config_path);
+  if (!cfg.ok()) return Fail("trigger: " + cfg.status().message());
+  trigger::TriggerOptions t = TriggerFromConfig(*cfg);
+  t.exec = exec;
+  t.once = once;
+  t.apply.warn = TriggerLogLine;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  trigger::TriggerStats stats;
+  Status st = trigger::RunTrigger(t, &g_stop, TriggerLogLine, &stats);
+  if (!st.ok()) return Fail("trigger: " + st.message());
+  std::fprintf(stderr, "binlake: trigger stopped: %llu files, %llu lake commits\n",
+               static_cast<unsigned long long>(stats.files.load()),
+               static_cast<unsigned long long>(stats.commits.load()));
+  return 0;
+}
+
+int RunCommand(const Args& args) {
+  if (WantsHelp(args)) {
+    std::fputs(kRunHelp, stdout);
+    return 0;
+  }
+  std::string config_path;
+  for (size_t i = 0; i < args.size(); i++) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      config_path = args[++i];
+    } else {
+      return Fail("run: unknown option " + args[i] + " (see binlake run --help)");
+    }
+  }
+  if (config_path.empty()) return Fail("run: --config FILE is required (docs/config.md)");
+  auto cfg = config::LoadConfig(config_path);
+  if (!cfg.ok()) return Fail("run: " + cfg.status().message());
+  auto capture = CaptureOptionsFromConfig(*cfg);
+  if (!capture.ok()) return Fail("run: " + capture.status().message());
+  trigger::TriggerOptions t = TriggerFromConfig(*cfg);
+  // The lake follows quickly: the listing safety net at most every 250 ms.
+  t.poll_ms = std::min<uint32_t>(t.poll_ms, 250);
+  t.apply.warn = TriggerLogLine;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+
+  std::atomic<bool> trigger_stop{false};
+  trigger::TriggerStats tstats;
+  Status trigger_status;
+  std::thread trigger_thread([&] {
+    // The capture creates the staging folder; wait for it.
+    while (!trigger_stop.load()) {
+      trigger_status = trigger::RunTrigger(t, &trigger_stop, TriggerLogLine, &tstats);
+      if (trigger_status.ok() || trigger_status.code() != StatusCode::kNotFound) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  bool transient_shown = false;
+  source::CaptureStats cstats;
+  Status st = source::RunCapture(*capture, &g_stop, MakeCaptureLog(&transient_shown), &cstats);
+  // Whatever the capture flushed last is applied before the trigger stops.
+  trigger::TriggerOptions last = t;
+  trigger_stop.store(true);
+  trigger_thread.join();
+  if (st.ok()) {
+    last.once = true;
+    trigger::TriggerStats final_stats;
+    Status fin = trigger::RunTrigger(last, nullptr, TriggerLogLine, &final_stats);
+    tstats.commits += final_stats.commits.load();
+    if (!fin.ok() && trigger_status.ok()) trigger_status = fin;
+  }
+  if (!st.ok()) return Fail("run: capture: " + st.message());
+  if (!trigger_status.ok()) return Fail("run: trigger: " + trigger_status.message());
+  std::fprintf(stderr,
+               "binlake: run stopped cleanly: full load %llu rows; %llu inserts, %llu updates, "
+               "%llu deletes captured; %llu lake commits\n",
+               static_cast<unsigned long long>(cstats.full_load_rows),
+               static_cast<unsigned long long>(cstats.inserts),
+               static_cast<unsigned long long>(cstats.updates),
+               static_cast<unsigned long long>(cstats.deletes),
+               static_cast<unsigned long long>(tstats.commits.load()));
+  return 0;
+}
+
+}  // namespace binlake::cli
