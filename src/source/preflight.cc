@@ -209,10 +209,12 @@ Result<PreflightReport> RunPreflight(const binlog::ConnectionOptions& conn,
       missing[t.schema].push_back(t.table);
     }
     for (const auto& [schema, tables] : missing) {
-      std::string names;
-      for (const auto& t : tables) names += (names.empty() ? "" : ", ") + schema + "." + t;
-      error("user " + account + " lacks SELECT on " + names + " (needed for the full load)",
-            "GRANT SELECT ON " + GrantObject(schema, "") + " TO " + grantee);
+      std::string what = "user " + account + " lacks SELECT on ";
+      for (size_t i = 0; i < tables.size(); i++) {
+        what.append(i ? ", " : "").append(schema).append(".").append(tables[i]);
+      }
+      what += " (needed for the full load)";
+      error(what, "GRANT SELECT ON " + GrantObject(schema, "") + " TO " + grantee);
     }
     if (!maria && !grants.Has("*.*", "RELOAD")) {
       warning("user " + account +
