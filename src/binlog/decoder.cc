@@ -41,8 +41,11 @@ enum OptionalMetadata : uint8_t {
   kVectorDimensionality = 13,
 };
 
-bool IsNumeric(uint8_t t) {
+// Columns the TABLE_MAP signedness bitmap counts; MariaDB counts YEAR too, MySQL does not.
+bool IsNumeric(uint8_t t, bool mariadb) {
   switch (t) {
+    case kTypeYear:
+      return mariadb;
     case kTypeTiny:
     case kTypeShort:
     case kTypeInt24:
@@ -676,7 +679,7 @@ Status Decoder::DecodeTableMap(std::string_view body, const EventContext& ctx, E
   const bool is_mariadb = server_version_.find("MariaDB") != std::string::npos;
   for (size_t i = 0; i < ncols; i++) {
     uint8_t t = map->columns[i].type;
-    if (IsNumeric(t)) numeric_cols.push_back(i);
+    if (IsNumeric(t, is_mariadb)) numeric_cols.push_back(i);
     if (IsCharacter(t, is_mariadb)) character_cols.push_back(i);
     if (IsEnumOrSet(t)) enum_set_cols.push_back(i);
     if (t == kTypeEnum) enum_cols.push_back(i);
@@ -734,7 +737,9 @@ Status Decoder::DecodeTableMap(std::string_view body, const EventContext& ctx, E
       case kSignedness:
         if (all.size() * 8 < numeric_cols.size()) return Truncated("TABLE_MAP signedness");
         for (size_t k = 0; k < numeric_cols.size(); k++) {
-          map->columns[numeric_cols[k]].is_unsigned = BitMsb(all, k);
+          ColumnDef& col = map->columns[numeric_cols[k]];
+          // YEAR holds its bit (MariaDB) but has no signed form.
+          if (col.type != kTypeYear) col.is_unsigned = BitMsb(all, k);
         }
         break;
       case kDefaultCharset:

@@ -38,8 +38,11 @@ struct Command {
 constexpr Command kCommands[] = {
     {"check", CheckCommand},
     {"run", RunCommand},
-    {"trigger", TriggerCommand}, {"capture", CaptureCommand}, {"binlog-dump", BinlogDumpCommand},
-    {"tail", TailCommand},   {"apply", ApplyCommand},
+    {"trigger", TriggerCommand},
+    {"capture", CaptureCommand},
+    {"binlog-dump", BinlogDumpCommand},
+    {"tail", TailCommand},
+    {"apply", ApplyCommand},
 };
 
 }  // namespace

@@ -48,7 +48,9 @@ trigger::TriggerOptions TriggerFromConfig(const config::Config& cfg) {
   return t;
 }
 
-void TriggerLogLine(const std::string& line) { std::fprintf(stderr, "binlake: %s\n", line.c_str()); }
+void TriggerLogLine(const std::string& line) {
+  std::fprintf(stderr, "binlake: %s\n", line.c_str());
+}
 
 }  // namespace
 

@@ -209,8 +209,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
   }
   if (const toml::table* lk = root["lake"].as_table()) {
     BL_RETURN_IF_ERROR(CheckKeys(
-        *lk, {"path", "buckets", "no_primary_key", "trigger_poll_ms", "trigger_parallelism"}, "lake",
-        origin));
+        *lk, {"path", "buckets", "no_primary_key", "trigger_poll_ms", "trigger_parallelism"},
+        "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "path", &c.lake.path, "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "buckets", &c.lake.buckets, "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "no_primary_key", &c.lake.no_primary_key, "lake", origin));

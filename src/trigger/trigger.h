@@ -13,20 +13,20 @@
 namespace binlake::trigger {
 
 struct TriggerOptions {
-  std::string staging;           // the staging root to watch
-  lake::ApplyOptions apply;      // the built-in apply (the "Glue job")
+  std::string staging;       // the staging root to watch
+  lake::ApplyOptions apply;  // the built-in apply (the "Glue job")
   // Instead of the built-in apply: run `<exec> <staging root> <schema>/<table>/<file>` per file
   // (as the seed's Lambda passes the bucket and the key to Glue); a non-zero exit stops the table.
   std::string exec;
-  uint32_t poll_ms = 1000;       // listing safety net besides inotify
-  int parallelism = 2;           // tables applied at the same time
-  bool once = false;             // apply what is there, then return
+  uint32_t poll_ms = 1000;  // listing safety net besides inotify
+  int parallelism = 2;      // tables applied at the same time
+  bool once = false;        // apply what is there, then return
 };
 
 struct TriggerStats {
-  std::atomic<uint64_t> files{0};     // files handed to the apply or the command
-  std::atomic<uint64_t> commits{0};   // lake commits
-  std::atomic<uint64_t> skipped{0};   // files found already applied
+  std::atomic<uint64_t> files{0};    // files handed to the apply or the command
+  std::atomic<uint64_t> commits{0};  // lake commits
+  std::atomic<uint64_t> skipped{0};  // files found already applied
 };
 
 using TriggerLog = std::function<void(const std::string& line)>;
