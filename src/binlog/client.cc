@@ -94,45 +94,45 @@ Result<std::unique_ptr<BinlogClient>> BinlogClient::Connect(const ConnectionOpti
   return c;
 }
 
-Status BinlogClient::Open(Conn* conn) {
+Result<MYSQL*> OpenMysql(const ConnectionOptions& options) {
   static std::once_flag init_once;
   std::call_once(init_once, [] { mysql_library_init(0, nullptr, nullptr); });
-  const std::string where = "mysql " + endpoint_;
-  conn->mysql = mysql_init(nullptr);
-  if (!conn->mysql) return Status::Internal(where + ": out of memory in mysql_init");
-  MYSQL* m = conn->mysql;
-  unsigned int connect_timeout = options_.connect_timeout_s;
-  unsigned int read_timeout = options_.read_timeout_s;
+  const std::string where = "mysql " + options.host + ":" + std::to_string(options.port);
+  MYSQL* m = mysql_init(nullptr);
+  if (!m) return Status::Internal(where + ": out of memory in mysql_init");
+  unsigned int connect_timeout = options.connect_timeout_s;
+  unsigned int read_timeout = options.read_timeout_s;
   unsigned long max_packet = kMaxPacket;
   mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
   if (read_timeout) mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
   mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &connect_timeout);
   mysql_optionsv(m, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
   mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-  if (options_.tls) {
+  if (options.tls) {
     my_bool enforce = 1;
-    my_bool verify = options_.tls_verify_server_cert ? 1 : 0;
+    my_bool verify = options.tls_verify_server_cert ? 1 : 0;
     mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &enforce);
     mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
-    if (!options_.tls_ca.empty()) mysql_optionsv(m, MYSQL_OPT_SSL_CA, options_.tls_ca.c_str());
-    if (!options_.tls_cert.empty()) {
-      mysql_optionsv(m, MYSQL_OPT_SSL_CERT, options_.tls_cert.c_str());
+    if (!options.tls_ca.empty()) mysql_optionsv(m, MYSQL_OPT_SSL_CA, options.tls_ca.c_str());
+    if (!options.tls_cert.empty()) {
+      mysql_optionsv(m, MYSQL_OPT_SSL_CERT, options.tls_cert.c_str());
     }
-    if (!options_.tls_key.empty()) mysql_optionsv(m, MYSQL_OPT_SSL_KEY, options_.tls_key.c_str());
+    if (!options.tls_key.empty()) mysql_optionsv(m, MYSQL_OPT_SSL_KEY, options.tls_key.c_str());
   }
-  if (mysql_real_connect(m, options_.host.c_str(), options_.user.c_str(), options_.password.c_str(),
-                         nullptr, options_.port, nullptr, CLIENT_REMEMBER_OPTIONS)) {
-    return Status::Ok();
+  if (mysql_real_connect(m, options.host.c_str(), options.user.c_str(), options.password.c_str(),
+                         nullptr, options.port, nullptr, CLIENT_REMEMBER_OPTIONS)) {
+    return m;
   }
   unsigned int e = mysql_errno(m);
   std::string msg = mysql_error(m);
+  mysql_close(m);
   if (e == 1045) {
-    return Status::InvalidArgument(where + ": access denied for user '" + options_.user +
+    return Status::InvalidArgument(where + ": access denied for user '" + options.user +
                                    "' (check the password in BINLAKE_MYSQL_PASSWORD or "
                                    "password_file)");
   }
-  if (e == CR_SSL_CONNECTION_ERROR || (options_.tls && msg.find("SSL") != std::string::npos) ||
-      (options_.tls && msg.find("TLS") != std::string::npos)) {
+  if (e == CR_SSL_CONNECTION_ERROR || (options.tls && msg.find("SSL") != std::string::npos) ||
+      (options.tls && msg.find("TLS") != std::string::npos)) {
     return Status::InvalidArgument(where + ": TLS connection failed: " + msg +
                                    " (check tls_ca/tls_cert/tls_key, that the server has TLS "
                                    "enabled, and that its certificate matches the host name)");
@@ -145,6 +145,11 @@ Status BinlogClient::Open(Conn* conn) {
                            " (is the server running and reachable?)");
   }
   return Status::Server(where + ": cannot connect: " + msg + " (error " + std::to_string(e) + ")");
+}
+
+Status BinlogClient::Open(Conn* conn) {
+  BL_ASSIGN_OR_RETURN(conn->mysql, OpenMysql(options_));
+  return Status::Ok();
 }
 
 Status BinlogClient::Exec(const std::string& sql) {

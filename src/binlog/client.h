@@ -11,6 +11,8 @@
 
 #include "util/status.h"
 
+struct st_mysql;  // libmariadb's MYSQL
+
 namespace binlake::binlog {
 
 struct ConnectionOptions {
@@ -34,6 +36,10 @@ struct StartPosition {
 };
 
 using Row = std::vector<std::optional<std::string>>;
+
+// A plain client connection with the options above (timeouts, utf8mb4, TLS); errors are one line
+// naming host:port and the fix. The caller closes it with mysql_close.
+Result<st_mysql*> OpenMysql(const ConnectionOptions& options);
 
 class BinlogClient {
  public:

@@ -40,13 +40,7 @@ class DumpSink : public binlog::EventSink {
                  bool is_dml) override {
     if (is_dml) {
       Flush();
-      std::fprintf(stderr,
-                   "binlake: %.*s:%llu: statement-based DML in `%.*s` (not captured; set "
-                   "binlog_format=ROW): %.*s\n",
-                   static_cast<int>(ctx.file.size()), ctx.file.data(),
-                   static_cast<unsigned long long>(ctx.offset), static_cast<int>(schema.size()),
-                   schema.data(), static_cast<int>(std::min<size_t>(query.size(), 200)),
-                   query.data());
+      ReportStatementDml(ctx, schema, query);
     }
     return {};
   }

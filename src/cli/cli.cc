@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -68,6 +69,16 @@ binlog::ConnectionOptions ConnectionFromConfig(const config::SourceConfig& src) 
   conn.connect_timeout_s = src.connect_timeout_s;
   conn.read_timeout_s = src.read_timeout_s;
   return conn;
+}
+
+void ReportStatementDml(const binlog::EventContext& ctx, std::string_view schema,
+                        std::string_view query) {
+  std::fprintf(stderr,
+               "binlake: %.*s:%llu: statement-based DML in `%.*s` is not captured (set "
+               "binlog_format=ROW on the source): %.*s\n",
+               static_cast<int>(ctx.file.size()), ctx.file.data(),
+               static_cast<unsigned long long>(ctx.offset), static_cast<int>(schema.size()),
+               schema.data(), static_cast<int>(std::min<size_t>(query.size(), 200)), query.data());
 }
 
 bool WantsHelp(const Args& args) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "binlog/client.h"
+#include "binlog/decoder.h"
 #include "config/config.h"
 #include "source/capture.h"
 
@@ -27,6 +28,10 @@ Result<source::CaptureOptions> CaptureOptionsFromConfig(const config::Config& cf
 staging::CsvOptions CsvFromConfig(const config::CaptureConfig& cc);
 // Capture log lines on stderr; progress redraws in place on a terminal.
 source::CaptureLog MakeCaptureLog(bool* transient_shown);
+
+// One stderr line for statement-based DML, which row-based capture cannot see.
+void ReportStatementDml(const binlog::EventContext& ctx, std::string_view schema,
+                        std::string_view query);
 
 // The replication connection a config's [source] describes.
 binlog::ConnectionOptions ConnectionFromConfig(const config::SourceConfig& source);

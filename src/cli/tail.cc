@@ -76,13 +76,7 @@ class TailSink : public binlog::EventSink {
   Status OnQuery(const binlog::EventContext& ctx, std::string_view schema, std::string_view query,
                  bool is_dml) override {
     if (is_dml) {
-      std::fprintf(stderr,
-                   "binlake: %.*s:%llu: statement-based DML in `%.*s` is not captured (set "
-                   "binlog_format=ROW on the source): %.*s\n",
-                   static_cast<int>(ctx.file.size()), ctx.file.data(),
-                   static_cast<unsigned long long>(ctx.offset), static_cast<int>(schema.size()),
-                   schema.data(), static_cast<int>(std::min<size_t>(query.size(), 200)),
-                   query.data());
+      ReportStatementDml(ctx, schema, query);
     }
     return {};
   }
