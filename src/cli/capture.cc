@@ -115,14 +115,9 @@ int CheckCommand(const Args& args) {
     std::fputs(kCheckHelp, stdout);
     return 0;
   }
-  std::string config_path;
-  for (size_t i = 0; i < args.size(); i++) {
-    if (args[i] == "--config" && i + 1 < args.size()) {
-      config_path = args[++i];
-    } else {
-      return Fail("check: unknown option " + args[i] + " (see binlake check --help)");
-    }
-  }
+  auto config_arg = ConfigOnlyArgs("check", args);
+  if (!config_arg.ok()) return Fail(config_arg.status().message());
+  const std::string& config_path = *config_arg;
   auto common = LoadCommon(config_path);
   if (!common.ok()) return Fail("check: " + common.status().message());
   source::PreflightOptions popts;

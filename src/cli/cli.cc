@@ -81,6 +81,19 @@ void ReportStatementDml(const binlog::EventContext& ctx, std::string_view schema
                schema.data(), static_cast<int>(std::min<size_t>(query.size(), 200)), query.data());
 }
 
+Result<std::string> ConfigOnlyArgs(const std::string& command, const Args& args) {
+  std::string path;
+  for (size_t i = 0; i < args.size(); i++) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      path = args[++i];
+    } else {
+      return Status::InvalidArgument(command + ": unknown option " + args[i] + " (see binlake " +
+                                     command + " --help)");
+    }
+  }
+  return path;
+}
+
 bool WantsHelp(const Args& args) {
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") return true;

@@ -38,6 +38,8 @@ binlog::ConnectionOptions ConnectionFromConfig(const config::SourceConfig& sourc
 
 // Prints "binlake: <message>" on stderr and returns 1: the one way commands report failure.
 int Fail(const std::string& message);
+// The FILE of `--config FILE` for commands that take nothing else; an error names any other arg.
+Result<std::string> ConfigOnlyArgs(const std::string& command, const Args& args);
 // True when args contain --help or -h.
 bool WantsHelp(const Args& args);
 

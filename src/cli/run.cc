@@ -95,14 +95,9 @@ int RunCommand(const Args& args) {
     std::fputs(kRunHelp, stdout);
     return 0;
   }
-  std::string config_path;
-  for (size_t i = 0; i < args.size(); i++) {
-    if (args[i] == "--config" && i + 1 < args.size()) {
-      config_path = args[++i];
-    } else {
-      return Fail("run: unknown option " + args[i] + " (see binlake run --help)");
-    }
-  }
+  auto config_arg = ConfigOnlyArgs("run", args);
+  if (!config_arg.ok()) return Fail(config_arg.status().message());
+  const std::string& config_path = *config_arg;
   if (config_path.empty()) return Fail("run: --config FILE is required (docs/config.md)");
   auto cfg = config::LoadConfig(config_path);
   if (!cfg.ok()) return Fail("run: " + cfg.status().message());

@@ -9,6 +9,7 @@
 #include "staging/records.h"
 #include "staging/staging.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace binlake::lake {
 namespace {
@@ -16,21 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using staging::Cell;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "binlake-lake-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using binlake::testing::TempDir;
 
 staging::ColumnSchema Col(const std::string& name, const std::string& type, int pk = -1) {
   staging::ColumnSchema c;
