@@ -25,6 +25,7 @@ commands:
   binlog-dump FILE...     decode binlog files offline, one JSON object per row change
   tail --config FILE      follow a live server's binlog, one JSON object per row change
   apply FILE...           merge staging CSV files into Delta Lake tables (docs/lake.md)
+  verify --config FILE    compare each source table with its lake table (docs/verify.md)
   version                 print the version
   help [COMMAND]          this text, or a command's help
 
@@ -44,6 +45,7 @@ constexpr Command kCommands[] = {
     {"binlog-dump", BinlogDumpCommand},
     {"tail", TailCommand},
     {"apply", ApplyCommand},
+    {"verify", VerifyCommand},
 };
 
 }  // namespace

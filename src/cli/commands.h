@@ -21,6 +21,7 @@ int ApplyCommand(const Args& args);
 
 int TriggerCommand(const Args& args);
 int RunCommand(const Args& args);
+int VerifyCommand(const Args& args);
 
 // The capture task a config's [source], [capture] and [start] describe.
 Result<source::CaptureOptions> CaptureOptionsFromConfig(const config::Config& cfg);

@@ -130,10 +130,9 @@ Status ReadRows(const ApplyOptions& o, const Table& t, const std::string& path, 
 }
 
 int RowBucket(const Table& t, const Row& r) {
-  static const std::string kNull("\x01NULL");
   std::vector<std::string_view> k;
   k.reserve(t.key.size());
-  for (int i : t.key) k.emplace_back(r.cells[i] ? std::string_view(*r.cells[i]) : kNull);
+  for (int i : t.key) k.emplace_back(r.cells[i] ? std::string_view(*r.cells[i]) : kNullKeyText);
   return BucketOf(k, t.buckets);
 }
 

@@ -89,5 +89,7 @@ Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std
 
 // The bucket of a key: FNV-1a 64 of the canonical key texts joined by 0x1f, mod `buckets`.
 int BucketOf(const std::vector<std::string_view>& key_texts, int buckets);
+// The key text BucketOf gets for a NULL cell (a whole-row key of a table without a primary key).
+inline constexpr std::string_view kNullKeyText = "\x01NULL";
 
 }  // namespace binlake::lake
