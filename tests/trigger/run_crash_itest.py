@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Crash test of `binlake run`: kill -9 at random points under a write load, restart, and the lake
-tables (read by delta-rs) equal the source; re-applying every staging file changes nothing.
+tables equal the source (`binlake verify` exits 0, and read by delta-rs); re-applying every staging
+file changes nothing.
 
 usage: run_crash_itest.py BINLAKE ROUNDS [SEED]
 """
@@ -120,6 +121,11 @@ buckets = 4
     if errors:
         sys.exit(f"run_crash: the writer failed: {errors[0]}")
     proc = subprocess.Popen([BINLAKE, "run", "--config", cfg], stderr=log)
+    # binlake verify waits for the restarted pipeline to catch up, then every table must be equal.
+    v = subprocess.run([BINLAKE, "verify", "--config", cfg, "--wait-ms", "90000"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if v.returncode != 0:
+        failures.append(f"binlake verify exited {v.returncode}: {v.stdout[-2000:]}{v.stderr[-500:]}")
     deadline = time.time() + 90
     source = {}
     for t in TABLES:
@@ -152,7 +158,7 @@ buckets = 4
         print("FAIL: " + f, file=sys.stderr)
     rows = sum(len(v) for v in source.values())
     print(f"run_crash: rounds {ROUNDS}, {len(files)} staging files, rows checked {rows}, "
-          f"differences {0 if equal else 'SOME'}, lake versions {versions}")
+          f"differences {0 if equal else 'SOME'}, lake versions {versions}, verify exit {v.returncode}")
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(1 if failures else 0)
