@@ -188,7 +188,11 @@ Status EncodeRow(const TableWork& t, const Arrays& columns, int64_t i, std::stri
   ends->clear();
   for (size_t c = 0; c < columns.size(); c++) {
     Status st = AppendOrdered(*columns[c], i, row);
-    if (!st.ok()) return st.WithContext(t.name() + " column " + std::to_string(c + 1));
+    if (!st.ok()) {  // only a lake file can hold a type the mapping does not make
+      const std::string col =
+          c < t.lake_columns.size() ? t.lake_columns[c] : "number " + std::to_string(c + 1);
+      return st.WithContext(t.name() + " column " + col);
+    }
     ends->push_back(row->size());
   }
   return Status::Ok();
@@ -258,7 +262,7 @@ class RowDiffer {
         Report(std::move(key), std::move(d));
       } else if (e.lake_bucket != buckets[i]) {
         d.kind = RowDiff::Kind::kWrongBucket;
-        d.lake_bucket = e.lake_bucket;
+        d.lake_bucket = LakeBucket(e.lake_bucket);
         d.source_bucket = buckets[i];
         Report(std::move(key), std::move(d));
       }
@@ -278,7 +282,7 @@ class RowDiffer {
                                                  : RowDiff::Kind::kExtraInLake;
       } else if (e.lake_bucket != e.source_bucket) {
         d.kind = RowDiff::Kind::kWrongBucket;
-        d.lake_bucket = e.lake_bucket;
+        d.lake_bucket = LakeBucket(e.lake_bucket);
         d.source_bucket = e.source_bucket;
       } else {
         continue;
@@ -308,6 +312,9 @@ class RowDiffer {
     RowHash hash;                   // the lake row (tables with a primary key)
     std::vector<uint64_t> columns;  // hash of each of its columns
   };
+
+  // -1 for the slot of the files outside the bucket folders.
+  int LakeBucket(int slot) const { return slot == t_.buckets ? -1 : slot; }
 
   std::string_view Column(size_t c) const {
     const size_t begin = c == 0 ? 0 : ends_[c - 1];
@@ -360,7 +367,7 @@ std::vector<std::string> ListDirs(const std::string& dir) {
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d)) {
       const std::string n = e->d_name;
-      if (n.empty() || n[0] == '.' || n[0] == '_') continue;
+      if (n.empty() || n[0] == '.') continue;
       struct stat st {};
       if (stat(staging::JoinPath(dir, n).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
         out.push_back(n);
@@ -621,8 +628,9 @@ std::string RowDiff::Describe() const {
       return out;
     }
     case Kind::kWrongBucket:
-      return "in lake bucket " + std::to_string(lake_bucket) + ", but its key hashes to bucket " +
-             std::to_string(source_bucket);
+      return (lake_bucket < 0 ? std::string("in a lake file outside the bucket folders")
+                              : "in lake bucket " + std::to_string(lake_bucket)) +
+             ", but its key hashes to bucket " + std::to_string(source_bucket);
   }
   return "?";
 }

@@ -43,7 +43,7 @@ struct RowDiff {
   std::string key_text;                                                 // "id=5, name='x'"
   std::vector<std::string> columns;  // kValuesDiffer: the differing columns
   int64_t source_copies = 0, lake_copies = 0;
-  int lake_bucket = -1, source_bucket = -1;  // kWrongBucket
+  int lake_bucket = -1, source_bucket = -1;  // kWrongBucket; lake -1: outside the bucket folders
   std::string Describe() const;  // "missing in lake", "values differ in columns a, b", ...
 };
 
@@ -53,7 +53,7 @@ struct TableReport {
   int64_t source_rows = -1, lake_rows = -1;    // -1: no such table on that side
   std::string source_checksum, lake_checksum;  // 32 hex digits; empty: no such table
   int buckets = 0;                             // the lake table's binlake.buckets
-  std::vector<int> differing_buckets;
+  std::vector<int> differing_buckets;          // the value `buckets`: files outside the folders
   std::vector<std::string> problems;  // schema differences, files outside the bucket folders
   std::string note;                   // said of an OK table: an empty source table, no lake table
   std::vector<RowDiff> diffs;         // sorted by key, at most VerifyOptions::max_diffs
