@@ -41,9 +41,8 @@ double SecondsSince(Clock::time_point start) {
 struct TableWork {
   TableReport report;
   std::optional<staging::TableSchema> source;
-  std::vector<std::shared_ptr<arrow::DataType>> types;  // of the columns (the source's, else the
-                                                        // lake's)
-  std::vector<lake::LakeType> source_types;
+  std::vector<lake::LakeType> source_types;             // the lake's mapping of the source columns
+  std::vector<std::shared_ptr<arrow::DataType>> types;  // their Arrow types (decode the keys)
   std::vector<int> key;  // column indexes: the primary key in order; all columns without one
   bool has_pk = false;
   std::optional<lake::DeltaSnapshot> lake;
