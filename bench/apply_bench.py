@@ -7,8 +7,9 @@ usage: apply_bench.py BINLAKE STAGING_GEN WORKDIR [ROWS]
 1. Full load: staging_gen writes a ROWS-row (default 10M) table bench.t (BIGINT pk, INT,
    VARCHAR(64), DECIMAL(12,2), DATETIME(6), DOUBLE, nullable TEXT) as staging LOAD files through
    binlake's own staging store; `binlake apply` builds the Delta table (time, peak RSS).
-2. Then for each case (1% of the rows changed; 0.01%; 10 changes) staging_gen writes one change
-   file (mostly updates, some keys twice, inserts, deletes, key moves as D+I) and, starting from
+2. Then for each case (1% of the rows changed; 0.01%; 0.01% as updates of 10 hot rows)
+   staging_gen writes one change file (mostly updates, some keys twice, inserts, deletes, key
+   moves as D+I; or only updates of the hot rows) and, starting from
    the same Parquet files (the table's latest Delta version) and the same change CSV:
    (A) `binlake apply` of the change file: reads the touched buckets' files, merges, writes one
        new ZSTD Parquet file per touched bucket (fsynced) and commits a Delta log version;
@@ -171,12 +172,13 @@ def main():
     print(f"  binlake apply: {secs:.2f} s ({ROWS / secs:,.0f} rows/s), peak RSS {rss:,.0f} MiB")
     print(f"  ({out.strip()})")
 
-    cases = [("1%", ROWS // 100), ("0.01%", ROWS // 10000), ("10 changes", 10)]
+    cases = [("1% of the rows", ROWS // 100, 0), ("0.01% of the rows", ROWS // 10000, 0),
+             ("0.01%, on 10 hot rows", ROWS // 10000, 10)]
     results = []
-    for case, (label, n) in enumerate(cases, start=1):
+    for case, (label, n, hot) in enumerate(cases, start=1):
         before_version, before_files = active_files()
         existing = set(os.listdir(os.path.join(STAGING, "bench", "t")))
-        run([GEN, "changes", STAGING, str(ROWS), str(n), str(case)])
+        run([GEN, "changes", STAGING, str(ROWS), str(n), str(case)] + ([str(hot)] if hot else []))
         new = sorted(set(os.listdir(os.path.join(STAGING, "bench", "t"))) - existing)
         assert len(new) == 1, new
         csv = os.path.join(STAGING, "bench", "t", new[0])

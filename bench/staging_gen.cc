@@ -4,10 +4,11 @@
 //   staging_gen load STAGING ROWS
 //       the full load of bench.t (ids 1..ROWS): BIGINT pk, INT, VARCHAR(64), DECIMAL(12,2),
 //       DATETIME(6), DOUBLE, nullable TEXT
-//   staging_gen changes STAGING ROWS CHANGES RUN
+//   staging_gen changes STAGING ROWS CHANGES RUN [HOT_KEYS]
 //       one change file of about CHANGES rows (RUN = 1, 2, ...: a different set of keys each run):
 //       updates of existing keys, some keys updated twice, inserts of new keys (some then updated
-//       or deleted), deletes, and key moves (D of the old key, I of a new one), 100 per transaction
+//       or deleted), deletes, and key moves (D of the old key, I of a new one), 100 per
+//       transaction; with HOT_KEYS, every change is an update of one of that many keys (hot rows)
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -114,7 +115,7 @@ int Load(const std::string& root, int64_t rows) {
   return s.ok() ? 0 : Fail(s);
 }
 
-int Changes(const std::string& root, int64_t rows, int64_t changes, int run) {
+int Changes(const std::string& root, int64_t rows, int64_t changes, int run, int64_t hot_keys) {
   binlake::staging::FlushPolicy never;
   never.interval_ms = 1u << 30;
   never.min_bytes = uint64_t{1} << 40;
@@ -142,6 +143,12 @@ int Changes(const std::string& root, int64_t rows, int64_t changes, int run) {
   std::vector<Change> list;
   std::vector<int64_t> updated;
   const uint64_t version = static_cast<uint64_t>(run) * 1000;
+  std::vector<int64_t> hot;
+  for (int64_t k = 0; k < hot_keys; k++) hot.push_back(pick(0));
+  for (int64_t i = 0; hot_keys > 0 && i < changes; i++) {
+    list.push_back(
+        {'U', hot[static_cast<size_t>(i % hot_keys)], version + static_cast<uint64_t>(i)});
+  }
   while (static_cast<int64_t>(list.size()) < changes) {
     const uint64_t r = rng() % 1000;
     if (r < 850) {  // update
@@ -194,11 +201,12 @@ int Changes(const std::string& root, int64_t rows, int64_t changes, int run) {
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "load" && argc == 4) return Load(argv[2], std::atoll(argv[3]));
-  if (mode == "changes" && argc == 6) {
-    return Changes(argv[2], std::atoll(argv[3]), std::atoll(argv[4]), std::atoi(argv[5]));
+  if (mode == "changes" && (argc == 6 || argc == 7)) {
+    return Changes(argv[2], std::atoll(argv[3]), std::atoll(argv[4]), std::atoi(argv[5]),
+                   argc == 7 ? std::atoll(argv[6]) : 0);
   }
   std::fprintf(stderr,
                "usage: staging_gen load STAGING ROWS\n"
-               "       staging_gen changes STAGING ROWS CHANGES RUN\n");
+               "       staging_gen changes STAGING ROWS CHANGES RUN [HOT_KEYS]\n");
   return 2;
 }

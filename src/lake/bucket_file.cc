@@ -240,12 +240,25 @@ Status BucketFile::WritePending() {
   }
   pending_.clear();
   pending_rows_ = 0;
-  if (!writer_) BL_RETURN_IF_ERROR(Open(*batch));
-  return Check(writer_->WriteRecordBatch(*batch), path_);
+  group_.push_back(std::move(batch));
+  group_rows_ += group_.back()->num_rows();
+  return group_rows_ >= kRowGroupRows ? WriteGroup() : Status::Ok();
+}
+
+Status BucketFile::WriteGroup() {
+  if (group_.empty()) return Status::Ok();
+  if (!writer_) BL_RETURN_IF_ERROR(Open(*group_[0]));
+  auto table = arrow::Table::FromRecordBatches(schema_, group_);
+  if (!table.ok()) return Status::Internal(path_ + ": arrow: " + table.status().ToString());
+  BL_RETURN_IF_ERROR(Check(writer_->WriteTable(**table, group_rows_), path_));
+  group_.clear();
+  group_rows_ = 0;
+  return Status::Ok();
 }
 
 Result<std::optional<std::string>> BucketFile::Finish() {
   BL_RETURN_IF_ERROR(WritePending());
+  BL_RETURN_IF_ERROR(WriteGroup());
   if (rows_ == 0) {
     Discard();
     return std::optional<std::string>();

@@ -90,13 +90,16 @@ class BucketFile {
         stats_(std::move(schema), std::move(kinds)) {}
   Status Open(const arrow::RecordBatch& sample);
   Status WritePending();
+  Status WriteGroup();
 
   int bucket_;
   std::string rel_, path_;
   std::shared_ptr<arrow::Schema> schema_;
   bool use_threads_;
-  std::vector<std::shared_ptr<arrow::RecordBatch>> pending_;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> pending_;  // slices, gathered in one batch
   int64_t pending_rows_ = 0;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> group_;  // the next row group
+  int64_t group_rows_ = 0;
   std::shared_ptr<arrow::io::FileOutputStream> out_;
   std::unique_ptr<parquet::arrow::FileWriter> writer_;
   FileStats stats_;
