@@ -59,7 +59,8 @@ int ApplyCommand(const Args& args) {
   auto stats = lake::ApplyFiles(opts, files);
   if (!stats.ok()) return Fail("apply: " + stats.status().message());
   std::printf(
-      "commits=%d skipped=%d files_added=%d files_removed=%d rows_written=%llu bytes_written=%llu\n",
+      "commits=%d skipped=%d files_added=%d files_removed=%d rows_written=%llu "
+      "bytes_written=%llu\n",
       stats->commits, stats->skipped, stats->files_added, stats->files_removed,
       static_cast<unsigned long long>(stats->rows_written),
       static_cast<unsigned long long>(stats->bytes_written));

@@ -27,11 +27,12 @@ using json = nlohmann::json;
 using Fields = std::vector<std::optional<std::string_view>>;
 using BatchVector = std::vector<std::shared_ptr<arrow::RecordBatch>>;
 
-constexpr int kDefaultBuckets = 16;              // a table created by a change file
-constexpr uint64_t kRowsPerBucket = 512 * 1024;  // automatic count: at most this many per bucket
+constexpr int kDefaultBuckets = 16;  // a table created by a change file
+constexpr uint64_t kRowsPerBucket =
+    uint64_t{512} * 1024;  // automatic count: at most this many per bucket
 constexpr int kMaxAutoBuckets = 4096;
-constexpr int64_t kLoadBufferRows = 2 << 20;   // a full load's rows in builders, all buckets
-constexpr int64_t kReadBatchRows = 64 * 1024;  // old rows per merge step
+constexpr int64_t kLoadBufferRows = 2 << 20;  // a full load's rows in builders, all buckets
+constexpr int64_t kReadBatchRows = int64_t{64} * 1024;  // old rows per merge step
 
 int64_t NowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -23,7 +23,7 @@ arrow::MemoryPool* LakePool();
 // Rows per Parquet row group of a merged file (a full load's row groups are its flushes).
 inline constexpr int64_t kRowGroupRows = int64_t{1} << 20;
 // Rows gathered from a merge's slices before they are written into the row group.
-inline constexpr int64_t kAppendRows = 64 * 1024;
+inline constexpr int64_t kAppendRows = int64_t{64} * 1024;
 
 // The Delta stats of a data file (docs/lake.md), gathered batch by batch: numRecords, nullCount,
 // min/max of integer, float, date, timestamp and string columns (none for decimal, binary).

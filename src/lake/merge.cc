@@ -1,6 +1,7 @@
 // Typed key hashing and the streaming merge of one bucket's old rows with its changes.
 #include "lake/merge.h"
 
+#include <bit>
 #include <cstring>
 
 namespace binlake::lake {
@@ -89,18 +90,12 @@ Status HashKeys(const KeyColumns& columns, int64_t n, std::vector<uint64_t>* has
         break;
       case arrow::Type::FLOAT:
         EachValue<arrow::FloatArray>(*col, n, hashes, [](const arrow::FloatArray& a, int64_t i) {
-          uint32_t bits;
-          const float v = a.Value(i);
-          std::memcpy(&bits, &v, 4);
-          return uint64_t{bits};
+          return uint64_t{std::bit_cast<uint32_t>(a.Value(i))};
         });
         break;
       case arrow::Type::DOUBLE:
         EachValue<arrow::DoubleArray>(*col, n, hashes, [](const arrow::DoubleArray& a, int64_t i) {
-          uint64_t bits;
-          const double v = a.Value(i);
-          std::memcpy(&bits, &v, 8);
-          return bits;
+          return std::bit_cast<uint64_t>(a.Value(i));
         });
         break;
       case arrow::Type::DECIMAL128:
@@ -154,18 +149,14 @@ bool KeysEqual(const KeyColumns& a, int64_t i, const KeyColumns& b, int64_t j) {
       case arrow::Type::TIMESTAMP:
         eq = IntEqual<arrow::TimestampArray>(x, i, y, j);
         break;
-      case arrow::Type::FLOAT: {
-        const float u = static_cast<const arrow::FloatArray&>(x).Value(i);
-        const float v = static_cast<const arrow::FloatArray&>(y).Value(j);
-        eq = std::memcmp(&u, &v, sizeof(u)) == 0;
+      case arrow::Type::FLOAT:  // by bits: -0 is not 0, a NaN equals the same NaN
+        eq = std::bit_cast<uint32_t>(static_cast<const arrow::FloatArray&>(x).Value(i)) ==
+             std::bit_cast<uint32_t>(static_cast<const arrow::FloatArray&>(y).Value(j));
         break;
-      }
-      case arrow::Type::DOUBLE: {
-        const double u = static_cast<const arrow::DoubleArray&>(x).Value(i);
-        const double v = static_cast<const arrow::DoubleArray&>(y).Value(j);
-        eq = std::memcmp(&u, &v, sizeof(u)) == 0;
+      case arrow::Type::DOUBLE:
+        eq = std::bit_cast<uint64_t>(static_cast<const arrow::DoubleArray&>(x).Value(i)) ==
+             std::bit_cast<uint64_t>(static_cast<const arrow::DoubleArray&>(y).Value(j));
         break;
-      }
       case arrow::Type::DECIMAL128:
         eq = std::memcmp(static_cast<const arrow::Decimal128Array&>(x).GetValue(i),
                          static_cast<const arrow::Decimal128Array&>(y).GetValue(j), 16) == 0;
