@@ -28,10 +28,11 @@ using Fields = std::vector<std::optional<std::string_view>>;
 using BatchVector = std::vector<std::shared_ptr<arrow::RecordBatch>>;
 
 constexpr int kDefaultBuckets = 16;  // a table created by a change file
-constexpr uint64_t kRowsPerBucket =
-    uint64_t{512} * 1024;  // automatic count: at most this many per bucket
+// The automatic bucket count of a full load: at most this many rows per bucket.
+constexpr uint64_t kRowsPerBucket = uint64_t{512} * 1024;
 constexpr int kMaxAutoBuckets = 4096;
-constexpr int64_t kLoadBufferRows = 2 << 20;  // a full load's rows in builders, all buckets
+// A full load's rows held in builders, over all buckets and threads.
+constexpr int64_t kLoadBufferRows = int64_t{2} << 20;
 constexpr int64_t kReadBatchRows = int64_t{64} * 1024;  // old rows per merge step
 
 int64_t NowMillis() {
