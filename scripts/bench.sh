@@ -2,6 +2,7 @@
 # Benchmarks (docs/benchmarks.md). Decoder: builds a binlog of N 8-column row events on a private MariaDB, then decodes it
 # with binlake (from the file, and from the server socket) and with python-mysql-replication (from
 # the socket) in the same run, and prints the ratios.   usage: scripts/bench.sh [ROWS] [PEER_ROWS]
+# Then the capture (bench/capture_bench.py) and the apply next to DuckDB (bench/apply_bench.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-${BENCH_ROWS:-2000000}}
@@ -73,3 +74,7 @@ PY
 # Capture: full load vs SELECT ... INTO OUTFILE, and commit-to-staged latency.
 python3 bench/capture_bench.py "$BUILD/binlake" "$DIR" "$PORT" "${CAPTURE_ROWS:-5000000}" \
   "${LATENCY_SECONDS:-20}"
+
+# Apply: a 10M-row table (APPLY_ROWS) applied by binlake and by DuckDB on the same Parquet data;
+# APPLY_BENCH_QUICK=1 for a 200,000-row smoke run. Needs no server.
+python3 bench/apply_bench.py "$BUILD/binlake" "$BUILD/staging_gen" "$PWD/$BUILD/apply-bench" ${APPLY_ROWS:+"$APPLY_ROWS"}

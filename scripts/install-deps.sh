@@ -15,7 +15,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -q >/dev/null || true
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Python packages used by tests and benchmarks (the peer decoder of the benchmark).
+# Python packages used by tests and benchmarks (the peers: python-mysql-replication for the
+# decoder, DuckDB for the apply).
 PY_PKGS=(mysql-replication==1.0.17 pymysql pyarrow==26.0.1 deltalake==1.6.6 duckdb==2.0.0)
 for p in "${PY_PKGS[@]}"; do
   name=${p%%==*}

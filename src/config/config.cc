@@ -217,7 +217,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
     BL_RETURN_IF_ERROR(Get(*lk, "trigger_poll_ms", &c.lake.trigger_poll_ms, "lake", origin));
     BL_RETURN_IF_ERROR(
         Get(*lk, "trigger_parallelism", &c.lake.trigger_parallelism, "lake", origin));
-    if (c.lake.buckets < 1 || c.lake.buckets > 65536) {
+    if (lk->contains("buckets") && (c.lake.buckets < 1 || c.lake.buckets > 65536)) {
       return Status::InvalidArgument(origin + ": lake.buckets must be 1..65536");
     }
     if (c.lake.no_primary_key != "whole-row" && c.lake.no_primary_key != "reject") {

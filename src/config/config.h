@@ -61,7 +61,7 @@ struct CaptureConfig {
 // [lake]: where and how the apply writes lake tables.
 struct LakeConfig {
   std::string path = ".binlake/lake";
-  uint32_t buckets = 16;
+  uint32_t buckets = 0;                      // 0: automatic (docs/lake.md)
   std::string no_primary_key = "whole-row";  // whole-row | reject
   uint32_t trigger_poll_ms = 1000;
   uint32_t trigger_parallelism = 2;

@@ -1,33 +1,39 @@
 // Applying staged CSV files to bucketed Delta tables: LOAD rebuilds, change files merge once.
-#include <arrow/io/file.h>
+// Both stream: CSV files are parsed block by block into per-bucket Arrow builders, and a bucket's
+// old rows flow through the merge row group by row group, so memory does not grow with the table.
 #include <dirent.h>
-#include <fcntl.h>
-#include <parquet/arrow/writer.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <parquet/arrow/reader.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
+#include "lake/bucket_file.h"
 #include "lake/lake.h"
 #include "lake/lake_internal.h"
+#include "lake/merge.h"
 #include "staging/files.h"
 #include "staging/records.h"
 
 namespace binlake::lake {
 namespace {
 
-using Cells = std::vector<std::optional<std::string>>;
 using json = nlohmann::json;
+using Fields = std::vector<std::optional<std::string_view>>;
+using BatchVector = std::vector<std::shared_ptr<arrow::RecordBatch>>;
 
-struct Row {
-  char op = 'I';
-  Cells cells;
-};
+constexpr int kDefaultBuckets = 16;  // a table created by a change file
+// The automatic bucket count of a full load: at most this many rows per bucket.
+constexpr uint64_t kRowsPerBucket = uint64_t{512} * 1024;
+constexpr int kMaxAutoBuckets = 4096;
+// A full load's rows held in builders, over all buckets and threads.
+constexpr int64_t kLoadBufferRows = int64_t{2} << 20;
+constexpr int64_t kReadBatchRows = int64_t{64} * 1024;  // old rows per merge step
 
 int64_t NowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -93,190 +99,6 @@ std::string SparkSchema(const Table& t) {
 bool HasNtz(const Table& t) {
   return std::any_of(t.types.begin(), t.types.end(),
                      [](const LakeType& l) { return l.kind == ValueKind::kTimestampNtz; });
-}
-
-// Reads a staging CSV into rows (op, cells), dropping the timestamp column.
-Status ReadRows(const ApplyOptions& o, const Table& t, const std::string& path, bool load,
-                std::vector<Row>* rows) {
-  BL_ASSIGN_OR_RETURN(auto data, staging::ReadWholeFile(path));
-  const bool has_op = !load || o.csv.include_op_for_full_load;
-  const bool has_ts = !o.csv.timestamp_column.empty();
-  const size_t n = t.ts.columns.size();
-  const size_t lead = (has_op ? 1 : 0) + (has_ts ? 1 : 0);
-  staging::CsvReader reader(data, o.csv, lead + n);
-  Cells fields;
-  bool first = true;
-  while (reader.Next(&fields)) {
-    if (first && o.csv.header) {
-      first = false;
-      continue;
-    }
-    first = false;
-    Row r;
-    if (has_op) {
-      if (!fields[0] || fields[0]->size() != 1 ||
-          std::string("IUD").find((*fields[0])[0]) == std::string::npos) {
-        return Status::Corruption(path + ":" + std::to_string(reader.line()) +
-                                  ": the Op field is not I, U or D");
-      }
-      r.op = (*fields[0])[0];
-    }
-    r.cells.assign(std::make_move_iterator(fields.begin() + static_cast<long>(lead)),
-                   std::make_move_iterator(fields.end()));
-    rows->push_back(std::move(r));
-  }
-  if (!reader.status().ok()) return reader.status().WithContext(path);
-  return Status::Ok();
-}
-
-int RowBucket(const Table& t, const Row& r) {
-  std::vector<std::string_view> k;
-  k.reserve(t.key.size());
-  for (int i : t.key) k.emplace_back(r.cells[i] ? std::string_view(*r.cells[i]) : kNullKeyText);
-  return BucketOf(k, t.buckets);
-}
-
-Result<std::shared_ptr<arrow::Table>> BuildTable(const Table& t, const std::string& origin,
-                                                 const std::vector<const Row*>& rows) {
-  arrow::ArrayVector arrays;
-  for (size_t c = 0; c < t.types.size(); c++) {
-    auto b = arrow::MakeBuilder(t.types[c].arrow);
-    if (!b.ok()) return Status::Internal(b.status().ToString());
-    for (const Row* r : rows) {
-      Status st = AppendValue(t.types[c], r->cells[c], b->get());
-      if (!st.ok()) return st.WithContext(origin + " column " + t.ts.columns[c].name);
-    }
-    std::shared_ptr<arrow::Array> a;
-    BL_RETURN_IF_ERROR(Check((*b)->Finish(&a), origin));
-    arrays.push_back(std::move(a));
-  }
-  return arrow::Table::Make(t.arrow_schema, arrays, static_cast<int64_t>(rows.size()));
-}
-
-template <typename T>
-struct Tag {
-  using type = T;
-};
-
-// The Delta stats JSON of one data file (min/max skip decimal and binary: no exact JSON form).
-std::string Stats(const Table& t, const arrow::Table& data) {
-  json mins = json::object(), maxs = json::object(), nulls = json::object();
-  for (int c = 0; c < data.num_columns(); c++) {
-    const std::string& name = t.ts.columns[c].name;
-    const auto& col = *data.column(c);
-    nulls[name] = col.null_count();
-    const ValueKind kind = t.types[c].kind;
-    std::optional<json> lo, hi;
-    auto num = [&](auto tag) {
-      using ArrT = typename decltype(tag)::type;
-      for (const auto& chunk : col.chunks()) {
-        const auto& a = static_cast<const ArrT&>(*chunk);
-        for (int64_t i = 0; i < a.length(); i++) {
-          if (a.IsNull(i)) continue;
-          const auto v = a.Value(i);
-          if constexpr (std::is_floating_point_v<decltype(v)>) {
-            if (std::isnan(v)) continue;
-          }
-          if (!lo || v < lo->template get<decltype(v)>()) lo = v;
-          if (!hi || v > hi->template get<decltype(v)>()) hi = v;
-        }
-      }
-    };
-    switch (t.types[c].arrow->id()) {
-      case arrow::Type::INT8:
-        num(Tag<arrow::Int8Array>{});
-        break;
-      case arrow::Type::INT16:
-        num(Tag<arrow::Int16Array>{});
-        break;
-      case arrow::Type::INT32:
-        num(Tag<arrow::Int32Array>{});
-        break;
-      case arrow::Type::INT64:
-        num(Tag<arrow::Int64Array>{});
-        break;
-      case arrow::Type::FLOAT:
-        num(Tag<arrow::FloatArray>{});
-        break;
-      case arrow::Type::DOUBLE:
-        num(Tag<arrow::DoubleArray>{});
-        break;
-      case arrow::Type::DATE32:
-        num(Tag<arrow::Date32Array>{});
-        if (lo) lo = FormatDate(lo->get<int32_t>()), hi = FormatDate(hi->get<int32_t>());
-        break;
-      case arrow::Type::TIMESTAMP:
-        num(Tag<arrow::TimestampArray>{});
-        if (lo) {
-          const char* z = kind == ValueKind::kTimestamp ? "Z" : "";
-          lo = FormatMicros(lo->get<int64_t>()) + z;
-          hi = FormatMicros(hi->get<int64_t>()) + z;
-        }
-        break;
-      case arrow::Type::STRING: {
-        std::optional<std::string_view> l, h;
-        for (const auto& chunk : col.chunks()) {
-          const auto& a = static_cast<const arrow::StringArray&>(*chunk);
-          for (int64_t i = 0; i < a.length(); i++) {
-            if (a.IsNull(i)) continue;
-            const auto v = a.GetView(i);
-            if (!l || v < *l) l = v;
-            if (!h || v > *h) h = v;
-          }
-        }
-        // Long strings: a prefix is still a lower bound; an upper bound is omitted.
-        if (l) {
-          size_t cut = std::min<size_t>(l->size(), 32);
-          while (cut < l->size() && (static_cast<unsigned char>((*l)[cut]) & 0xC0) == 0x80) cut--;
-          lo = std::string(l->substr(0, cut));
-          if (h->size() <= 32) hi = std::string(*h);
-        }
-        break;
-      }
-      default:
-        break;
-    }
-    if (lo) mins[name] = *lo;
-    if (hi) maxs[name] = *hi;
-  }
-  return json{{"numRecords", data.num_rows()},
-              {"minValues", mins},
-              {"maxValues", maxs},
-              {"nullCount", nulls}}
-      .dump();
-}
-
-// Writes one bucket's Parquet file; returns its `add` action.
-Result<std::string> WriteBucket(const Table& t, int bucket, const arrow::Table& data) {
-  char dir[32];
-  std::snprintf(dir, sizeof(dir), "bucket=%04d", bucket);
-  const std::string rel = std::string(dir) + "/part-" + NewUuid() + ".parquet";
-  BL_RETURN_IF_ERROR(staging::MakeDirs(staging::JoinPath(t.dir, dir)));
-  const std::string path = staging::JoinPath(t.dir, rel);
-  auto out = arrow::io::FileOutputStream::Open(path);
-  if (!out.ok()) return Status::IOError("cannot create " + path + ": " + out.status().ToString());
-  auto props =
-      parquet::WriterProperties::Builder().compression(parquet::Compression::ZSTD)->build();
-  BL_RETURN_IF_ERROR(Check(
-      parquet::arrow::WriteTable(data, arrow::default_memory_pool(), *out, 1 << 20, props), path));
-  BL_RETURN_IF_ERROR(Check((*out)->Close(), path));
-  // The file must be durable before a log entry names it.
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) != 0) {
-    if (fd >= 0) close(fd);
-    return Status::IOError("cannot fsync " + path);
-  }
-  close(fd);
-  struct stat st {};
-  stat(path.c_str(), &st);
-  return json{{"add",
-               {{"path", rel},
-                {"partitionValues", json::object()},
-                {"size", static_cast<int64_t>(st.st_size)},
-                {"modificationTime", NowMillis()},
-                {"dataChange", true},
-                {"stats", Stats(t, data)}}}}
-      .dump();
 }
 
 std::string RemoveAction(const std::string& path, int64_t size) {
@@ -348,6 +170,335 @@ std::vector<std::string> ListCsv(const std::string& dir) {
   return names;
 }
 
+// The smallest power of two >= 16 that keeps a full load at most kRowsPerBucket rows per bucket.
+int AutoBuckets(uint64_t rows) {
+  int b = kDefaultBuckets;
+  while (b < kMaxAutoBuckets && rows > static_cast<uint64_t>(b) * kRowsPerBucket) b *= 2;
+  return b;
+}
+
+int Threads(const ApplyOptions& o) {
+  if (o.threads > 0) return o.threads;
+  return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 16u));
+}
+
+// Runs fn(0..n-1) on up to `threads` threads; the first error by index (the rest are skipped
+// once one failed).
+Status ParallelFor(int n, int threads, const std::function<Status(int)>& fn) {
+  std::vector<Status> status(static_cast<size_t>(n));
+  std::atomic<int> next{0};
+  std::atomic<bool> failed{false};
+  auto work = [&] {
+    for (int i = next++; i < n; i = next++) {
+      if (failed) break;
+      status[i] = fn(i);
+      if (!status[i].ok()) failed = true;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int k = 1; k < std::min(threads, n); k++) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
+  for (auto& s : status) {
+    if (!s.ok()) return std::move(s);
+  }
+  return Status::Ok();
+}
+
+// Where the table's columns start in a staging record: [Op,][timestamp,]columns.
+struct Layout {
+  bool has_op = false;
+  size_t lead = 0;
+  size_t fields = 0;
+};
+
+Layout RecordLayout(const ApplyOptions& o, const Table& t, bool load) {
+  Layout l;
+  l.has_op = !load || o.csv.include_op_for_full_load;
+  l.lead = (l.has_op ? 1 : 0) + (o.csv.timestamp_column.empty() ? 0 : 1);
+  l.fields = l.lead + t.ts.columns.size();
+  return l;
+}
+
+// Rows of a staging CSV appended to one Arrow builder set per bucket.
+class BucketBuilders {
+ public:
+  BucketBuilders(const Table& t, const Layout& layout) : t_(t), layout_(layout) {
+    builders_.resize(static_cast<size_t>(t.buckets));
+    rows_.assign(static_cast<size_t>(t.buckets), 0);
+  }
+
+  // The bucket of a record: BucketOf the key cells' canonical text.
+  int BucketOfRecord(const Fields& f) {
+    key_.clear();
+    for (int i : t_.key) {
+      const auto& cell = f[layout_.lead + static_cast<size_t>(i)];
+      key_.emplace_back(cell ? std::string_view(*cell) : kNullKeyText);
+    }
+    return BucketOf(key_, t_.buckets);
+  }
+
+  Status Append(int bucket, const Fields& f) {
+    auto& b = builders_[bucket];
+    if (b.empty()) {
+      for (const auto& type : t_.types) {
+        auto made = arrow::MakeBuilder(type.arrow, LakePool());
+        if (!made.ok()) return Status::Internal(made.status().ToString());
+        b.push_back(std::move(*made));
+      }
+    }
+    for (size_t c = 0; c < t_.types.size(); c++) {
+      Status st = AppendValue(t_.types[c], f[layout_.lead + c], b[c].get());
+      if (!st.ok()) return st.WithContext("column " + t_.ts.columns[c].name);
+    }
+    rows_[bucket]++;
+    return Status::Ok();
+  }
+
+  int64_t rows(int bucket) const { return rows_[bucket]; }
+
+  // The bucket's rows so far as one batch; the builders start over.
+  Result<std::shared_ptr<arrow::RecordBatch>> Flush(int bucket) {
+    arrow::ArrayVector arrays;
+    for (auto& b : builders_[bucket]) {
+      std::shared_ptr<arrow::Array> a;
+      auto st = b->Finish(&a);
+      if (!st.ok()) return Status::Internal("arrow: " + st.ToString());
+      arrays.push_back(std::move(a));
+    }
+    const int64_t n = rows_[bucket];
+    rows_[bucket] = 0;
+    return arrow::RecordBatch::Make(t_.arrow_schema, n, std::move(arrays));
+  }
+
+ private:
+  const Table& t_;
+  Layout layout_;
+  std::vector<std::vector<std::unique_ptr<arrow::ArrayBuilder>>> builders_;
+  std::vector<int64_t> rows_;
+  std::vector<std::string_view> key_;
+};
+
+// The record's Op, checked; `I` when the file has no Op column.
+Result<char> RecordOp(const Layout& l, const Fields& f) {
+  if (!l.has_op) return 'I';
+  if (!f[0] || f[0]->size() != 1 || std::string_view("IUD").find((*f[0])[0]) == std::string::npos) {
+    return Status::Corruption("the Op field is not I, U or D");
+  }
+  return (*f[0])[0];
+}
+
+// A bucket's changes in file order.
+struct BucketChanges {
+  std::shared_ptr<arrow::RecordBatch> rows;
+  std::vector<char> ops;
+};
+
+// Reads a change file block by block into per-bucket Arrow batches.
+Result<std::map<int, BucketChanges>> ReadChanges(const ApplyOptions& o, const Table& t,
+                                                 const std::string& path) {
+  const Layout layout = RecordLayout(o, t, false);
+  BucketBuilders builders(t, layout);
+  std::map<int, BucketChanges> out;
+  BL_ASSIGN_OR_RETURN(auto blocks, staging::CsvBlockReader::Open(path));
+  std::string block;
+  uint64_t first_line = 0;
+  Fields fields;
+  while (true) {
+    BL_ASSIGN_OR_RETURN(bool more, blocks->Next(&block, &first_line));
+    if (!more) break;
+    staging::CsvReader reader(block, o.csv, layout.fields, first_line);
+    while (reader.NextViews(&fields)) {
+      if (o.csv.header && reader.line() == 1) continue;
+      auto where = [&] { return path + ":" + std::to_string(reader.line()); };
+      auto op = RecordOp(layout, fields);
+      if (!op.ok()) return op.status().WithContext(where());
+      const int b = builders.BucketOfRecord(fields);
+      Status st = builders.Append(b, fields);
+      if (!st.ok()) return st.WithContext(where());
+      out[b].ops.push_back(*op);
+    }
+    if (!reader.status().ok()) return reader.status().WithContext(path);
+  }
+  for (auto& [b, c] : out) {
+    BL_ASSIGN_OR_RETURN(c.rows, builders.Flush(b));
+  }
+  return out;
+}
+
+std::vector<ValueKind> Kinds(const Table& t) {
+  std::vector<ValueKind> k;
+  for (const auto& type : t.types) k.push_back(type.kind);
+  return k;
+}
+
+// A full load's data files, one per non-empty bucket: every LOAD file is parsed block by block
+// on all threads, each thread filling its own per-bucket builders and writing a bucket's rows as
+// one row group once it holds `flush_rows`. Memory: threads x buckets x flush_rows rows at most.
+class LoadWriter {
+ public:
+  LoadWriter(const ApplyOptions& o, const Table& t, std::vector<std::string> paths)
+      : o_(o), t_(t), paths_(std::move(paths)), layout_(RecordLayout(o, t, true)) {
+    threads_ = Threads(o);
+    files_.resize(static_cast<size_t>(t.buckets));
+    file_mu_ = std::make_unique<std::mutex[]>(static_cast<size_t>(t.buckets));
+    flush_rows_ = o.load_flush_rows > 0
+                      ? o.load_flush_rows
+                      : std::clamp<int64_t>(kLoadBufferRows / (int64_t{t.buckets} * threads_), 4096,
+                                            kRowGroupRows);
+  }
+
+  // The finished files in bucket order (the caller commits or discards them).
+  Result<std::vector<std::unique_ptr<BucketFile>>> Run() {
+    BL_RETURN_IF_ERROR(ParallelFor(threads_, threads_, [this](int) { return Work(); }));
+    std::vector<std::unique_ptr<BucketFile>> out;
+    for (auto& f : files_) {
+      if (f) out.push_back(std::move(f));
+    }
+    // Closing writes the footers and fsyncs: in parallel too.
+    std::vector<std::optional<std::string>> adds(out.size());
+    BL_RETURN_IF_ERROR(ParallelFor(static_cast<int>(out.size()), threads_, [&](int i) -> Status {
+      BL_ASSIGN_OR_RETURN(adds[i], out[i]->Finish());
+      return Status::Ok();
+    }));
+    adds_ = std::move(adds);
+    return out;
+  }
+  const std::vector<std::optional<std::string>>& adds() const { return adds_; }
+
+ private:
+  // The next block of whole records, or false when every file is read.
+  Result<bool> NextBlock(std::string* block, uint64_t* first_line, size_t* file) {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    while (next_file_ < paths_.size()) {
+      if (!reader_) {
+        BL_ASSIGN_OR_RETURN(reader_, staging::CsvBlockReader::Open(paths_[next_file_]));
+      }
+      BL_ASSIGN_OR_RETURN(bool more, reader_->Next(block, first_line));
+      if (more) {
+        *file = next_file_;
+        return true;
+      }
+      reader_.reset();
+      next_file_++;
+    }
+    return false;
+  }
+
+  Status Write(BucketBuilders* builders, int b) {
+    BL_ASSIGN_OR_RETURN(auto batch, builders->Flush(b));
+    std::lock_guard<std::mutex> lock(file_mu_[b]);
+    if (!files_[b]) {
+      BL_ASSIGN_OR_RETURN(files_[b],
+                          BucketFile::Create(t_.dir, b, t_.arrow_schema, Kinds(t_), false));
+    }
+    return files_[b]->WriteRowGroup(batch);
+  }
+
+  Status Work() {
+    BucketBuilders builders(t_, layout_);
+    std::string block;
+    uint64_t first_line = 0;
+    size_t file = 0;
+    Fields fields;
+    while (true) {
+      BL_ASSIGN_OR_RETURN(bool more, NextBlock(&block, &first_line, &file));
+      if (!more) break;
+      const std::string& path = paths_[file];
+      staging::CsvReader reader(block, o_.csv, layout_.fields, first_line);
+      while (reader.NextViews(&fields)) {
+        if (o_.csv.header && reader.line() == 1) continue;
+        auto where = [&] { return path + ":" + std::to_string(reader.line()); };
+        auto op = RecordOp(layout_, fields);
+        if (!op.ok()) return op.status().WithContext(where());
+        const int b = builders.BucketOfRecord(fields);
+        Status st = builders.Append(b, fields);
+        if (!st.ok()) return st.WithContext(where());
+        if (builders.rows(b) >= flush_rows_) BL_RETURN_IF_ERROR(Write(&builders, b));
+      }
+      if (!reader.status().ok()) return reader.status().WithContext(path);
+    }
+    for (int b = 0; b < t_.buckets; b++) {
+      if (builders.rows(b) > 0) BL_RETURN_IF_ERROR(Write(&builders, b));
+    }
+    return Status::Ok();
+  }
+
+  const ApplyOptions& o_;
+  const Table& t_;
+  std::vector<std::string> paths_;
+  Layout layout_;
+  int threads_ = 1;
+  int64_t flush_rows_ = 0;
+  std::mutex read_mu_;
+  size_t next_file_ = 0;
+  std::unique_ptr<staging::CsvBlockReader> reader_;
+  std::vector<std::unique_ptr<BucketFile>> files_;
+  std::unique_ptr<std::mutex[]> file_mu_;
+  std::vector<std::optional<std::string>> adds_;
+};
+
+// One touched bucket of a change file: its old files streamed through the merge into one new
+// file (none when no row is left).
+struct BucketRewrite {
+  int bucket = 0;
+  std::vector<std::pair<std::string, int64_t>> old_files;  // relative path, size
+  const BucketChanges* changes = nullptr;
+  std::unique_ptr<BucketFile> file;
+  std::optional<std::string> add;
+  std::vector<std::string> warnings;
+};
+
+Status CheckSchema(const Table& t, const arrow::Schema& s, const std::string& path) {
+  bool same = s.num_fields() == t.arrow_schema->num_fields();
+  for (int i = 0; same && i < s.num_fields(); i++) {
+    same = s.field(i)->type()->Equals(*t.arrow_schema->field(i)->type());
+  }
+  if (!same) {
+    return Status::Corruption(path + " has another schema than the table (" + s.ToString() + ")");
+  }
+  return Status::Ok();
+}
+
+Status RewriteBucket(const Table& t, bool use_threads, BucketRewrite* r) {
+  BL_ASSIGN_OR_RETURN(auto merge,
+                      BucketMerge::Make(r->changes->rows, r->changes->ops, t.key, t.has_pk));
+  BL_ASSIGN_OR_RETURN(r->file,
+                      BucketFile::Create(t.dir, r->bucket, t.arrow_schema, Kinds(t), use_threads));
+  BatchVector kept;
+  for (const auto& [rel, size] : r->old_files) {
+    const std::string path = staging::JoinPath(t.dir, rel);
+    parquet::ArrowReaderProperties props(use_threads);
+    props.set_batch_size(kReadBatchRows);
+    parquet::arrow::FileReaderBuilder builder;
+    builder.memory_pool(LakePool());
+    auto st = builder.OpenFile(path);
+    if (!st.ok()) return Status::IOError("cannot open " + path + ": " + st.ToString());
+    auto reader = builder.properties(props)->Build();
+    if (!reader.ok()) return Status::Corruption(path + ": " + reader.status().ToString());
+    std::shared_ptr<arrow::Schema> schema;
+    BL_RETURN_IF_ERROR(Check((*reader)->GetSchema(&schema), path));
+    BL_RETURN_IF_ERROR(CheckSchema(t, *schema, path));
+    auto batches = (*reader)->GetRecordBatchReader();
+    if (!batches.ok()) return Status::Corruption(path + ": " + batches.status().ToString());
+    while (true) {
+      std::shared_ptr<arrow::RecordBatch> batch;
+      auto rs = (*batches)->ReadNext(&batch);
+      if (!rs.ok()) return Status::Corruption(path + ": " + rs.ToString());
+      if (!batch) break;
+      batch = arrow::RecordBatch::Make(t.arrow_schema, batch->num_rows(), batch->columns());
+      kept.clear();
+      BL_RETURN_IF_ERROR(merge->Filter(batch, &kept));
+      for (const auto& k : kept) BL_RETURN_IF_ERROR(r->file->Append(k));
+    }
+  }
+  kept.clear();
+  BL_RETURN_IF_ERROR(merge->Finish(&kept, &r->warnings));
+  for (const auto& k : kept) BL_RETURN_IF_ERROR(r->file->Append(k));
+  BL_ASSIGN_OR_RETURN(r->add, r->file->Finish());
+  return Status::Ok();
+}
+
 class Applier {
  public:
   Applier(const ApplyOptions& o, ApplyStats* stats) : o_(o), stats_(stats) {}
@@ -372,12 +523,14 @@ class Applier {
     std::vector<std::string> loads;
     std::string load_id;
     int version = 0;
+    uint64_t rows = 0;
     for (const auto& n : ListCsv(sdir)) {
       if (!staging::IsLoadFileName(n)) continue;
       BL_ASSIGN_OR_RETURN(auto m, staging::ReadManifest(t->staging_root, t->schema, t->table, n));
-      loads.push_back(n);
+      loads.push_back(staging::JoinPath(sdir, n));
       load_id += m.sha256.substr(0, 16);
       version = m.schema_version;
+      rows += m.rows;
     }
     if (loads.empty()) return Status::NotFound("no LOAD files in " + sdir);
     for (int attempt = 0; attempt < 5; attempt++) {
@@ -387,32 +540,32 @@ class Applier {
         stats_->skipped++;
         return Status::Ok();
       }
-      t->buckets = o_.buckets;
+      t->buckets = o_.buckets > 0 ? o_.buckets : AutoBuckets(rows);
       BL_RETURN_IF_ERROR(InitTable(o_, version, t));
-      std::vector<Row> rows;
-      for (const auto& n : loads) {
-        BL_RETURN_IF_ERROR(ReadRows(o_, *t, staging::JoinPath(sdir, n), true, &rows));
-      }
-      std::map<int, std::vector<const Row*>> by_bucket;
-      for (const auto& r : rows) by_bucket[RowBucket(*t, r)].push_back(&r);
+      LoadWriter writer(o_, *t, loads);
+      BL_ASSIGN_OR_RETURN(auto files, writer.Run());
       std::vector<std::string> actions;
       TableHeader(*t, snap, load_id, &actions);
       for (const auto& [path, size] : snap.files) actions.push_back(RemoveAction(path, size));
       int added = 0;
-      for (const auto& [b, brows] : by_bucket) {
-        BL_ASSIGN_OR_RETURN(auto data, BuildTable(*t, sdir + "/LOAD", brows));
-        BL_ASSIGN_OR_RETURN(auto add, WriteBucket(*t, b, *data));
-        actions.push_back(std::move(add));
+      uint64_t written = 0, bytes = 0;
+      for (size_t i = 0; i < files.size(); i++) {
+        if (!writer.adds()[i]) continue;
+        actions.push_back(*writer.adds()[i]);
         added++;
+        written += static_cast<uint64_t>(files[i]->rows());
+        bytes += static_cast<uint64_t>(files[i]->bytes());
       }
       actions.push_back(TxnAction(*t, 0));
       actions.push_back(CommitInfo(snap.version < 0 ? "CREATE TABLE AS SELECT" : "WRITE"));
       bool won = false;
       BL_RETURN_IF_ERROR(Commit(t, snap.version + 1, actions, &won));
       if (won) {
+        for (auto& f : files) f->Keep();
         stats_->files_added += added;
         stats_->files_removed += static_cast<int>(snap.files.size());
-        stats_->rows_written += rows.size();
+        stats_->rows_written += written;
+        stats_->bytes_written += bytes;
         return Status::Ok();
       }
     }
@@ -432,43 +585,58 @@ class Applier {
       }
       std::vector<std::string> actions;
       if (snap.version < 0) {
-        t->buckets = o_.buckets;
+        t->buckets = o_.buckets > 0 ? o_.buckets : kDefaultBuckets;
         BL_RETURN_IF_ERROR(InitTable(o_, m.schema_version, t));
         TableHeader(*t, snap, "", &actions);
       } else {
         BL_RETURN_IF_ERROR(LoadTableState(snap, m.schema_version, t));
       }
-      std::vector<Row> rows;
-      BL_RETURN_IF_ERROR(ReadRows(o_, *t, path, false, &rows));
-      std::map<int, std::vector<const Row*>> by_bucket;
-      for (const auto& r : rows) by_bucket[RowBucket(*t, r)].push_back(&r);
+      BL_ASSIGN_OR_RETURN(auto changes, ReadChanges(o_, *t, path));
+      std::vector<BucketRewrite> rewrites(changes.size());
+      std::map<int, BucketRewrite*> by_bucket;
+      size_t i = 0;
+      for (const auto& [b, c] : changes) {
+        rewrites[i].bucket = b;
+        rewrites[i].changes = &c;
+        by_bucket[b] = &rewrites[i++];
+      }
+      for (const auto& [fpath, size] : snap.files) {
+        auto r = by_bucket.find(BucketOfPath(fpath));
+        if (r != by_bucket.end()) r->second->old_files.emplace_back(fpath, size);
+      }
+      // Buckets in parallel; with fewer buckets than threads each one reads and encodes its
+      // columns on Arrow's threads instead.
+      const int threads = Threads(o_);
+      const int n = static_cast<int>(rewrites.size());
+      BL_RETURN_IF_ERROR(ParallelFor(n, threads, [&](int k) {
+        return RewriteBucket(*t, n < threads, &rewrites[k]).WithContext(path);
+      }));
       int added = 0, removed = 0;
-      uint64_t written = 0;
-      for (const auto& [b, brows] : by_bucket) {
-        std::vector<std::shared_ptr<arrow::Table>> parts;
-        for (const auto& [fpath, size] : snap.files) {
-          if (BucketOfPath(fpath) != b) continue;
-          BL_ASSIGN_OR_RETURN(auto old, ReadParquet(staging::JoinPath(t->dir, fpath)));
-          parts.push_back(arrow::Table::Make(t->arrow_schema, old->columns(), old->num_rows()));
+      uint64_t written = 0, bytes = 0;
+      for (auto& r : rewrites) {
+        for (const auto& w : r.warnings) Warn(path + ": " + w);
+        for (const auto& [fpath, size] : r.old_files) {
           actions.push_back(RemoveAction(fpath, size));
           removed++;
         }
-        BL_ASSIGN_OR_RETURN(auto changes, BuildTable(*t, path, brows));
-        BL_ASSIGN_OR_RETURN(auto merged, Merge(*t, path, parts, changes, brows));
-        if (merged->num_rows() == 0) continue;
-        BL_ASSIGN_OR_RETURN(auto add, WriteBucket(*t, b, *merged));
-        actions.push_back(std::move(add));
+        if (!r.add) continue;
+        actions.push_back(*r.add);
         added++;
-        written += static_cast<uint64_t>(merged->num_rows());
+        written += static_cast<uint64_t>(r.file->rows());
+        bytes += static_cast<uint64_t>(r.file->bytes());
       }
       actions.push_back(TxnAction(*t, static_cast<int64_t>(m.sequence)));
       actions.push_back(CommitInfo("MERGE"));
       bool won = false;
       BL_RETURN_IF_ERROR(Commit(t, snap.version + 1, actions, &won));
       if (won) {
+        for (auto& r : rewrites) {
+          if (r.file) r.file->Keep();
+        }
         stats_->files_added += added;
         stats_->files_removed += removed;
         stats_->rows_written += written;
+        stats_->bytes_written += bytes;
         return Status::Ok();
       }
     }
@@ -498,70 +666,6 @@ class Applier {
     return Status::Ok();
   }
 
-  static std::string KeyOf(const Table& t, const arrow::Table& data, int64_t row) {
-    std::string k;
-    for (int c : t.key) {
-      auto s = data.column(c)->GetScalar(row);
-      k += s.ok() && (*s)->is_valid ? "v" + (*s)->ToString() : std::string("n");
-      k.push_back('\x1f');
-    }
-    return k;
-  }
-
-  Result<std::shared_ptr<arrow::Table>> Merge(const Table& t, const std::string& origin,
-                                              std::vector<std::shared_ptr<arrow::Table>> parts,
-                                              const std::shared_ptr<arrow::Table>& changes,
-                                              const std::vector<const Row*>& rows) {
-    int64_t n_old = 0;
-    for (const auto& p : parts) n_old += p->num_rows();
-    parts.push_back(changes);
-    auto all = arrow::ConcatenateTables(parts);
-    if (!all.ok()) return Status::Corruption(t.dir + ": a data file has another schema");
-    auto combined = (*all)->CombineChunks();
-    if (!combined.ok()) return Status::Internal(combined.status().ToString());
-    const arrow::Table& c = **combined;
-    std::map<std::string, std::vector<int64_t>> live;
-    for (int64_t i = 0; i < n_old; i++) live[KeyOf(t, c, i)].push_back(i);
-    for (size_t j = 0; j < rows.size(); j++) {
-      const int64_t idx = n_old + static_cast<int64_t>(j);
-      const std::string key = KeyOf(t, c, idx);
-      auto it = live.find(key);
-      const char op = rows[j]->op;
-      if (op == 'D') {
-        if (it == live.end()) {
-          Warn(origin + ": delete of a missing row (key " + key + ")");
-          continue;
-        }
-        it->second.pop_back();
-        if (it->second.empty()) live.erase(it);
-      } else if (!t.has_pk) {
-        live[key].push_back(idx);
-      } else {
-        if (op == 'I' && it != live.end()) {
-          Warn(origin + ": insert of an existing key " + key + "; the new row wins");
-        } else if (op == 'U' && it == live.end()) {
-          Warn(origin + ": update of a missing key " + key + "; inserted");
-        }
-        live[key] = {idx};
-      }
-    }
-    arrow::ArrayVector out;
-    for (int col = 0; col < c.num_columns(); col++) {
-      auto b = arrow::MakeBuilder(t.types[col].arrow);
-      if (!b.ok()) return Status::Internal(b.status().ToString());
-      const arrow::ArraySpan span(*c.column(col)->chunk(0)->data());
-      for (const auto& [key, idxs] : live) {
-        for (int64_t i : idxs)
-          BL_RETURN_IF_ERROR(Check((*b)->AppendArraySlice(span, i, 1), origin));
-      }
-      std::shared_ptr<arrow::Array> a;
-      BL_RETURN_IF_ERROR(Check((*b)->Finish(&a), origin));
-      out.push_back(std::move(a));
-    }
-    const int64_t n = out.empty() ? 0 : out[0]->length();
-    return arrow::Table::Make(t.arrow_schema, out, n);
-  }
-
   const ApplyOptions& o_;
   ApplyStats* stats_;
 };
@@ -570,7 +674,8 @@ class Applier {
 
 Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std::string>& files) {
   if (options.lake.empty()) return Status::InvalidArgument("the lake folder is required (--lake)");
-  if (options.buckets < 1) return Status::InvalidArgument("buckets must be at least 1");
+  if (options.buckets < 0)
+    return Status::InvalidArgument("buckets must be at least 1 (0: automatic)");
   ApplyStats stats;
   Applier applier(options, &stats);
   // "<root>\0<schema>\0<table>" -> requested names

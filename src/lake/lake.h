@@ -41,7 +41,7 @@ struct LakeType {
 // The exact lake type of a MySQL column; NotSupported for a type with no exact mapping.
 Result<LakeType> MapColumn(const staging::ColumnSchema& column);
 // Appends the canonical CSV text of a value (nullopt: NULL) to a builder of `type.arrow`.
-Status AppendValue(const LakeType& type, const std::optional<std::string>& text,
+Status AppendValue(const LakeType& type, const std::optional<std::string_view>& text,
                    arrow::ArrayBuilder* builder);
 
 // ---- Delta log
@@ -70,7 +70,14 @@ Result<std::shared_ptr<arrow::Table>> ReadLakeTable(const std::string& table_dir
 struct ApplyOptions {
   std::string lake;     // lake root: <lake>/<schema>/<table>/
   std::string staging;  // staging root; empty: three levels above each file
-  int buckets = 16;     // for new tables; an existing table keeps its own count
+  // Buckets of a new table; an existing table keeps its own count. 0: automatic, from the full
+  // load's rows (at most 512Ki rows per bucket, a power of two >= 16), or 16 for a table created
+  // by a change file.
+  int buckets = 0;
+  int threads = 0;  // buckets rewritten (and LOAD blocks parsed) in parallel; 0: one per core
+  // A full load writes a bucket's rows as a row group once a thread holds this many; 0: about 2Mi
+  // rows over all buckets and threads (memory stays bounded whatever the table's size).
+  int64_t load_flush_rows = 0;
   staging::CsvOptions csv;
   bool reject_without_primary_key = false;       // else whole-row identity
   std::function<void(const std::string&)> warn;  // merge anomalies; default: stderr
@@ -81,6 +88,7 @@ struct ApplyStats {
   int skipped = 0;  // files already applied
   int files_added = 0, files_removed = 0;
   uint64_t rows_written = 0;
+  uint64_t bytes_written = 0;  // of the files added
 };
 
 // Applies staging CSV files (`<staging>/<schema>/<table>/<name>.csv`): LOAD files rebuild their

@@ -121,6 +121,35 @@ Status Bad(const LakeType& type, std::string_view text) {
                             type.delta + " (docs/staging.md \"Values\")");
 }
 
+// The canonical text of a decimal(precision, scale) with exactly `scale` fraction digits and at
+// most 18 digits (docs/staging.md), as its unscaled integer; nullopt for anything else (the slow,
+// general path decides).
+std::optional<int64_t> SmallDecimal(std::string_view s, int precision, int scale) {
+  size_t i = 0;
+  const bool neg = !s.empty() && s[0] == '-';
+  if (neg) i++;
+  int64_t v = 0;
+  int digits = 0, frac = -1;
+  for (; i < s.size(); i++) {
+    const char ch = s[i];
+    if (ch == '.') {
+      if (frac >= 0) return std::nullopt;
+      frac = 0;
+      continue;
+    }
+    if (ch < '0' || ch > '9' || ++digits > 18) return std::nullopt;
+    v = v * 10 + (ch - '0');
+    if (frac >= 0) frac++;
+  }
+  if (digits == 0 || frac == 0 || (frac < 0 ? 0 : frac) != scale) return std::nullopt;
+  if (precision < 18) {
+    int64_t limit = 1;
+    for (int k = 0; k < precision; k++) limit *= 10;
+    if (v >= limit) return std::nullopt;
+  }
+  return neg ? -v : v;
+}
+
 template <typename T, typename B>
 Status AppendInt(const LakeType& type, std::string_view text, arrow::ArrayBuilder* builder) {
   T v{};
@@ -187,7 +216,7 @@ Result<LakeType> MapColumn(const staging::ColumnSchema& c) {
                               " has no lake type yet (docs/lake.md \"Types\")");
 }
 
-Status AppendValue(const LakeType& type, const std::optional<std::string>& text,
+Status AppendValue(const LakeType& type, const std::optional<std::string_view>& text,
                    arrow::ArrayBuilder* builder) {
   if (!text) return Check(builder->AppendNull());
   const std::string_view s = *text;
@@ -204,10 +233,14 @@ Status AppendValue(const LakeType& type, const std::optional<std::string>& text,
           return AppendInt<int64_t, arrow::Int64Builder>(type, s, builder);
       }
     case ValueKind::kDecimal: {
+      const auto& dt = static_cast<const arrow::DecimalType&>(*type.arrow);
+      if (auto fast = SmallDecimal(s, dt.precision(), dt.scale())) {
+        return Check(
+            static_cast<arrow::Decimal128Builder*>(builder)->Append(arrow::Decimal128(*fast)));
+      }
       arrow::Decimal128 v;
       int32_t precision = 0, scale = 0;
       if (!arrow::Decimal128::FromString(s, &v, &precision, &scale).ok()) return Bad(type, s);
-      const auto& dt = static_cast<const arrow::Decimal128Type&>(*type.arrow);
       if (scale != dt.scale()) {
         auto r = v.Rescale(scale, dt.scale());
         if (!r.ok()) return Bad(type, s);

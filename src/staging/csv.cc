@@ -1,4 +1,10 @@
 // The one CSV dialect of the change files (docs/staging.md): RFC 4180 plus DMS's NULL token.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -39,8 +45,9 @@ void AppendCsvRecord(std::span<const Cell> cells, const CsvOptions& options, std
   }
 }
 
-CsvReader::CsvReader(std::string_view data, const CsvOptions& options, size_t expected_fields)
-    : data_(data), options_(options), expected_(expected_fields) {}
+CsvReader::CsvReader(std::string_view data, const CsvOptions& options, size_t expected_fields,
+                     size_t first_line)
+    : data_(data), next_line_(first_line), options_(options), expected_(expected_fields) {}
 
 bool CsvReader::Fail(const std::string& what) {
   status_ = Status::Corruption("CSV line " + std::to_string(line_) + ": " + what);
@@ -48,53 +55,93 @@ bool CsvReader::Fail(const std::string& what) {
 }
 
 bool CsvReader::Next(std::vector<std::optional<std::string>>* fields) {
+  if (!NextViews(&views_)) {
+    fields->clear();
+    return false;
+  }
+  fields->resize(views_.size());
+  for (size_t i = 0; i < views_.size(); i++) {
+    auto& slot = (*fields)[i];
+    if (!views_[i]) {
+      slot.reset();
+    } else if (slot) {
+      slot->assign(*views_[i]);  // keeps the string's buffer from record to record
+    } else {
+      slot.emplace(*views_[i]);
+    }
+  }
+  return true;
+}
+
+bool CsvReader::NextViews(std::vector<std::optional<std::string_view>>* fields) {
   fields->clear();
   if (!status_.ok() || pos_ >= data_.size()) return false;
   const size_t n = data_.size();
+  const char* data = data_.data();
   const char delim = options_.delimiter;
+  // Bytes that end or break an unquoted field.
+  bool special[256] = {};
+  special[static_cast<unsigned char>(delim)] = true;
+  special[static_cast<unsigned char>('\n')] = true;
+  special[static_cast<unsigned char>('\r')] = true;
+  special[static_cast<unsigned char>('"')] = true;
   line_ = next_line_;
-  std::string field;
   while (true) {
-    field.clear();
-    bool quoted = false;
-    if (pos_ < n && data_[pos_] == '"') {
-      quoted = true;
+    if (pos_ < n && data[pos_] == '"') {
       const size_t quote_line = next_line_;
-      ++pos_;
+      const size_t begin = ++pos_;
+      std::string* own = nullptr;  // set once a doubled quote is met
       while (true) {
-        if (pos_ >= n) {
+        const void* q = pos_ < n ? std::memchr(data + pos_, '"', n - pos_) : nullptr;
+        if (q == nullptr) {
           return Fail("unterminated quote (opened on line " + std::to_string(quote_line) + ")");
         }
-        const char ch = data_[pos_++];
-        if (ch == '"') {
-          if (pos_ < n && data_[pos_] == '"') {
-            field.push_back('"');
-            ++pos_;
-            continue;
+        const size_t end = static_cast<size_t>(static_cast<const char*>(q) - data);
+        next_line_ += static_cast<size_t>(std::count(data + pos_, data + end, '\n'));
+        if (end + 1 < n && data[end + 1] == '"') {
+          if (own == nullptr) {
+            if (unquoted_.size() <= fields->size()) unquoted_.resize(fields->size() + 1);
+            own = &unquoted_[fields->size()];
+            own->assign(data + begin, end - begin);
+          } else {
+            own->append(data + pos_, end - pos_);
           }
-          break;
+          own->push_back('"');
+          pos_ = end + 2;
+          continue;
         }
-        if (ch == '\n') ++next_line_;
-        field.push_back(ch);
+        if (own != nullptr) {
+          own->append(data + pos_, end - pos_);
+          fields->emplace_back(std::string_view(*own));
+        } else {
+          fields->emplace_back(std::string_view(data + begin, end - begin));
+        }
+        pos_ = end + 1;
+        break;
       }
     } else {
       const size_t begin = pos_;
-      while (pos_ < n) {
-        const char ch = data_[pos_];
+      while (true) {
+        while (pos_ < n && !special[static_cast<unsigned char>(data[pos_])]) ++pos_;
+        if (pos_ >= n) break;
+        const char ch = data[pos_];
         if (ch == delim || ch == '\n') break;
-        if (ch == '\r' && pos_ + 1 < n && data_[pos_ + 1] == '\n') break;
-        if (ch == '"') return Fail("quote inside an unquoted field");
-        ++pos_;
+        if (ch == '\r') {
+          if (pos_ + 1 < n && data[pos_ + 1] == '\n') break;
+          ++pos_;
+          continue;
+        }
+        return Fail("quote inside an unquoted field");
       }
-      field.assign(data_.substr(begin, pos_ - begin));
-    }
-    if (!quoted && field == options_.null_value) {
-      fields->emplace_back(std::nullopt);
-    } else {
-      fields->emplace_back(field);
+      const std::string_view text(data + begin, pos_ - begin);
+      if (text == options_.null_value) {
+        fields->emplace_back(std::nullopt);
+      } else {
+        fields->emplace_back(text);
+      }
     }
     if (pos_ >= n) break;
-    const char ch = data_[pos_];
+    const char ch = data[pos_];
     if (ch == delim) {
       ++pos_;
       continue;
@@ -104,7 +151,7 @@ bool CsvReader::Next(std::vector<std::optional<std::string>>* fields) {
       ++next_line_;
       break;
     }
-    if (ch == '\r' && pos_ + 1 < n && data_[pos_ + 1] == '\n') {
+    if (ch == '\r' && pos_ + 1 < n && data[pos_ + 1] == '\n') {
       pos_ += 2;
       ++next_line_;
       break;
@@ -115,6 +162,87 @@ bool CsvReader::Next(std::vector<std::optional<std::string>>* fields) {
     return Fail(std::to_string(fields->size()) + " fields, expected " + std::to_string(expected_));
   }
   return true;
+}
+
+namespace {
+
+// How many bytes of [p, p + n) equal `c`: eight at a time (SWAR), the hot loop of block reading.
+size_t CountByte(const char* p, size_t n, char c) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kLow7 = 0x7F7F7F7F7F7F7F7FULL;
+  const uint64_t pattern = kOnes * static_cast<unsigned char>(c);
+  size_t total = 0;
+  while (n >= 8) {
+    // Per byte lane: 1 where the byte equals c; lanes summed over up to 255 words at a time.
+    uint64_t lanes = 0;
+    const size_t words = std::min<size_t>(n / 8, 255);
+    for (size_t w = 0; w < words; w++, p += 8) {
+      uint64_t x;
+      std::memcpy(&x, p, 8);
+      x ^= pattern;                                  // zero bytes where equal
+      const uint64_t t = ((x & kLow7) + kLow7) | x;  // high bit set where nonzero
+      lanes += (~t >> 7) & kOnes;
+    }
+    n -= words * 8;
+    lanes = (lanes & 0x00FF00FF00FF00FFULL) + ((lanes >> 8) & 0x00FF00FF00FF00FFULL);
+    total += static_cast<size_t>((lanes * 0x0001000100010001ULL) >> 48);
+  }
+  for (; n > 0; n--, p++) total += *p == c ? 1 : 0;
+  return total;
+}
+
+// The end of the last whole record in `data`: after the last LF outside quotes (a record starts
+// at `data`, so a LF is outside quotes when the quotes before it are even), or 0.
+size_t LastRecordEnd(std::string_view data) {
+  size_t nl = data.rfind('\n');
+  if (nl == std::string_view::npos) return 0;
+  size_t quotes = CountByte(data.data(), nl, '"');
+  while (quotes % 2 != 0) {
+    const size_t prev = nl == 0 ? std::string_view::npos : data.rfind('\n', nl - 1);
+    if (prev == std::string_view::npos) return 0;
+    quotes -= CountByte(data.data() + prev, nl - prev, '"');
+    nl = prev;
+  }
+  return nl + 1;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CsvBlockReader>> CsvBlockReader::Open(const std::string& path,
+                                                             size_t block_bytes) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound(path + " does not exist");
+    return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  }
+  return std::unique_ptr<CsvBlockReader>(
+      new CsvBlockReader(fd, path, block_bytes < 64 ? 64 : block_bytes));
+}
+
+CsvBlockReader::~CsvBlockReader() { close(fd_); }
+
+Result<bool> CsvBlockReader::Next(std::string* block, uint64_t* first_line) {
+  block->swap(carry_);
+  carry_.clear();
+  size_t cut = 0;
+  while (true) {
+    cut = LastRecordEnd(*block);
+    if (eof_ || (cut > 0 && block->size() >= block_bytes_)) break;
+    const size_t old = block->size();
+    block->resize(old + block_bytes_);
+    ssize_t n;
+    do {
+      n = read(fd_, block->data() + old, block_bytes_);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return Status::IOError("cannot read " + path_ + ": " + std::strerror(errno));
+    block->resize(old + static_cast<size_t>(n));
+    if (n == 0) eof_ = true;
+  }
+  if (eof_) cut = block->size();  // the last record may lack its LF; CsvReader reports a bad one
+  carry_.assign(block->data() + cut, block->size() - cut);
+  block->resize(cut);
+  *first_line = line_;
+  line_ += CountByte(block->data(), block->size(), '\n');
+  return !block->empty();
 }
 
 }  // namespace binlake::staging

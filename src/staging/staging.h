@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -89,12 +90,17 @@ void AppendCsvRecord(std::span<const Cell> cells, const CsvOptions& options, std
 
 // Reads RFC 4180 records back (the change-file reader): distinguishes a quoted value equal to the
 // null token from NULL. Corruption with the line number for bad quoting or a wrong field count.
-// Records end with LF or CRLF; `expected_fields` 0 accepts any count.
+// Records end with LF or CRLF; `expected_fields` 0 accepts any count; `first_line`: the line
+// number of the data's first line (a block of a bigger file).
 class CsvReader {
  public:
-  CsvReader(std::string_view data, const CsvOptions& options, size_t expected_fields);
+  CsvReader(std::string_view data, const CsvOptions& options, size_t expected_fields,
+            size_t first_line = 1);
   // False at the end of the data; errors through status().
   bool Next(std::vector<std::optional<std::string>>* fields);
+  // As Next, without copies: each field (nullopt: NULL) views the data, or the reader's own
+  // buffer for a quoted field with doubled quotes; valid until the next call.
+  bool NextViews(std::vector<std::optional<std::string_view>>* fields);
   const Status& status() const { return status_; }
   size_t line() const { return line_; }  // 1-based line where the last record read starts
 
@@ -107,6 +113,35 @@ class CsvReader {
   CsvOptions options_;
   size_t expected_;
   Status status_;
+  std::deque<std::string> unquoted_;  // per field index (a deque: growing keeps the views)
+  std::vector<std::optional<std::string_view>> views_;
+};
+
+// Reads a CSV file in blocks of whole records (each about `block_bytes`, longer when a record is),
+// so a file of any size is parsed with CsvReader in bounded memory. A record ends at a LF outside
+// quotes; the rest of a block is carried into the next one.
+class CsvBlockReader {
+ public:
+  static Result<std::unique_ptr<CsvBlockReader>> Open(const std::string& path,
+                                                      size_t block_bytes = size_t{8} << 20);
+  ~CsvBlockReader();
+  CsvBlockReader(const CsvBlockReader&) = delete;
+  CsvBlockReader& operator=(const CsvBlockReader&) = delete;
+
+  // The next block (false at the end of the file); `first_line`: the file's 1-based line number
+  // where the block starts (CsvReader's `first_line`).
+  Result<bool> Next(std::string* block, uint64_t* first_line);
+  const std::string& path() const { return path_; }
+
+ private:
+  CsvBlockReader(int fd, std::string path, size_t block_bytes)
+      : fd_(fd), path_(std::move(path)), block_bytes_(block_bytes) {}
+  int fd_;
+  std::string path_;
+  size_t block_bytes_;
+  std::string carry_;  // read past the last block's end
+  uint64_t line_ = 1;
+  bool eof_ = false;
 };
 
 // What the manifest beside each CSV records, so an exact merge needs nothing else.

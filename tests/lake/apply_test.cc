@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
+#include <parquet/file_reader.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -57,20 +59,30 @@ staging::SourcePosition Pos(uint64_t p) { return {"binlog.000001", p, ""}; }
 
 class ApplyTest : public ::testing::Test {
  protected:
-  void Stage(bool pk = true) {
-    auto s = staging::Staging::Open(stage_.path(), staging::CsvOptions{}, staging::FlushPolicy{});
+  void Stage(bool pk = true, int rows = 40) {
+    auto s = staging::Staging::Open(stage_.path(), csv_, staging::FlushPolicy{});
     ASSERT_OK(s.status());
     st_ = std::move(*s);
     ASSERT_OK(st_->RegisterSchema(Schema(pk), Pos(4)).status());
     auto w = st_->BeginLoad("db", "t", Pos(4));
     ASSERT_OK(w.status());
-    for (int i = 1; i <= 40; i++) ASSERT_OK((*w)->AppendRow(Cells(RowTexts(i, "n"))));
+    for (int i = 1; i <= rows; i++) ASSERT_OK((*w)->AppendRow(Cells(RowTexts(i, "n"))));
     ASSERT_OK((*w)->Finish());
     ASSERT_OK(st_->FinishFullLoad(Pos(4)));
   }
   void Change(char op, int id, const std::string& name, uint64_t pos) {
+    Changes({{op, id, name}}, pos);
+  }
+  struct Op {
+    char op;
+    int id;
+    std::string name;
+  };
+  // One change file of one transaction.
+  void Changes(const std::vector<Op>& ops, uint64_t pos) {
     ASSERT_OK(st_->BeginTransaction(Pos(pos), 1700000000000000ULL + pos));
-    ASSERT_OK(st_->Append("db", "t", op, Cells(RowTexts(id, name))));
+    for (const auto& o : ops)
+      ASSERT_OK(st_->Append("db", "t", o.op, Cells(RowTexts(o.id, o.name))));
     ASSERT_OK(st_->Commit(Pos(pos + 1)));
     ASSERT_OK(st_->Flush(pos));
   }
@@ -85,6 +97,7 @@ class ApplyTest : public ::testing::Test {
   ApplyOptions Options() {
     ApplyOptions o;
     o.lake = lake_.path();
+    o.csv = csv_;
     o.buckets = 4;
     o.warn = [this](const std::string& m) { warnings_.push_back(m); };
     return o;
@@ -104,6 +117,7 @@ class ApplyTest : public ::testing::Test {
     return out;
   }
   TempDir stage_, lake_;
+  staging::CsvOptions csv_;
   std::unique_ptr<staging::Staging> st_;
   std::vector<std::string> warnings_;
 };
@@ -192,6 +206,117 @@ TEST_F(ApplyTest, WholeRowIdentityWithoutPrimaryKey) {
   TempDir other;
   strict.lake = other.path();
   EXPECT_EQ(ApplyFiles(strict, Files()).status().code(), StatusCode::kNotSupported);
+}
+
+// Row groups of each data file of the table's latest version.
+std::vector<int> RowGroups(const std::string& table_dir) {
+  std::vector<int> out;
+  auto snap = ReadDeltaLog(table_dir);
+  if (!snap.ok()) return out;
+  for (const auto& [path, size] : snap->files) {
+    auto reader = parquet::ParquetFileReader::OpenFile(table_dir + "/" + path);
+    out.push_back(reader->metadata()->num_row_groups());
+  }
+  return out;
+}
+
+TEST_F(ApplyTest, StreamingLoadBiggerThanTheFlushGivesTheSameRows) {
+  Stage(true, 3000);
+  ApplyOptions small = Options();
+  small.load_flush_rows = 50;  // each thread writes a bucket's rows every 50 rows
+  small.threads = 2;
+  auto s = ApplyFiles(small, Files());
+  ASSERT_OK(s.status());
+  EXPECT_EQ(s->rows_written, 3000u);
+  EXPECT_EQ(s->files_added, 4);
+  for (int groups : RowGroups(lake_.path() + "/db/t")) EXPECT_GT(groups, 5);
+  auto names = Names();
+  ASSERT_EQ(names.size(), 3000u);
+  EXPECT_EQ(names.begin()->first, 1);
+  EXPECT_EQ(names.rbegin()->first, 3000);
+  EXPECT_EQ(Read()->num_rows(), 3000);  // no row twice
+  // The same rows as one thread with the default flush writes.
+  TempDir other;
+  ApplyOptions one = Options();
+  one.lake = other.path();
+  one.threads = 1;
+  ASSERT_OK(ApplyFiles(one, Files()).status());
+  auto sorted = [](const std::string& dir) {
+    auto t = ReadLakeTable(dir).value();
+    auto batch = t->CombineChunksToBatch().ValueOrDie();
+    std::vector<std::string> rows;
+    for (int64_t i = 0; i < batch->num_rows(); i++) {
+      std::string row;
+      for (int c = 0; c < batch->num_columns(); c++) {
+        row += batch->column(c)->GetScalar(i).ValueOrDie()->ToString() + "|";
+      }
+      rows.push_back(row);
+    }
+    std::sort(rows.begin(), rows.end());
+    return rows;
+  };
+  EXPECT_EQ(sorted(lake_.path() + "/db/t"), sorted(other.path() + "/db/t"));
+  for (int groups : RowGroups(other.path() + "/db/t")) EXPECT_EQ(groups, 1);
+}
+
+TEST_F(ApplyTest, OneChangeFileWithKeyMovesInParallelBuckets) {
+  Stage();
+  ASSERT_OK(ApplyFiles(Options(), Files()).status());
+  Changes({{'U', 7, "seven"},
+           {'D', 8, "n"},
+           {'I', 1008, "moved"},  // key 8 moved to 1008
+           {'D', 9, "n"},
+           {'I', 9, "back"},  // deleted and inserted again
+           {'I', 41, "new"},
+           {'U', 41, "newer"},
+           {'D', 12, "n"},
+           {'I', 1012, "m"},
+           {'D', 1012, "m"},
+           {'I', 12, "home"}},  // moved and moved back
+          100);
+  ApplyOptions o = Options();
+  o.threads = 2;
+  auto s = ApplyFiles(o, Files());
+  ASSERT_OK(s.status());
+  EXPECT_EQ(s->commits, 1);
+  auto names = Names();
+  EXPECT_EQ(names.size(), 41u);
+  EXPECT_EQ(names[7], "seven");
+  EXPECT_EQ(names.count(8), 0u);
+  EXPECT_EQ(names[1008], "moved");
+  EXPECT_EQ(names[9], "back");
+  EXPECT_EQ(names[41], "newer");
+  EXPECT_EQ(names[12], "home");
+  EXPECT_EQ(names.count(1012), 0u);
+  EXPECT_TRUE(warnings_.empty());
+}
+
+TEST_F(ApplyTest, HeaderOpAndTimestampColumns) {
+  csv_.header = true;
+  csv_.include_op_for_full_load = true;
+  csv_.timestamp_column = "ts";
+  csv_.null_value = "NULL";
+  Stage();
+  Change('U', 3, "", 100);  // the empty string, not NULL
+  auto s = ApplyFiles(Options(), Files());
+  ASSERT_OK(s.status());
+  EXPECT_EQ(Read()->num_rows(), 40);
+  auto names = Names();
+  EXPECT_EQ(names[3], "");
+  EXPECT_EQ(names[4], "n");
+}
+
+TEST_F(ApplyTest, BadRecordsNameTheFileAndLine) {
+  Stage();
+  ASSERT_OK(ApplyFiles(Options(), Files()).status());
+  Change('U', 3, "x", 100);
+  const std::string change = Files()[0];
+  std::ofstream(change, std::ios::app) << "U,5,1.00,2024-01-01 00:00:00,1,00,x\nX,1,2,3,4,5,6\n";
+  auto s = ApplyFiles(Options(), {change});
+  EXPECT_EQ(s.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(s.status().message().find(change + ":3: the Op field is not I, U or D"),
+            std::string::npos)
+      << s.status().message();
 }
 
 TEST(DeltaLogTest, CommitIsCreateIfAbsent) {

@@ -1,11 +1,14 @@
 // The CSV dialect: writer and reader round-trip every nasty value; bad input names its line.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "staging/staging.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace binlake::staging {
 namespace {
@@ -116,6 +119,76 @@ TEST(CsvTest, StopsAfterError) {
   EXPECT_FALSE(r.Next(&f));
   EXPECT_FALSE(r.Next(&f));
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+}
+
+TEST(CsvTest, ViewsMatchCopies) {
+  const std::string data = "a,\"b\"\"c\",,\"\"\n\"x\ny\",\"\"\"\",z,\"\"\"\"\"\"\"\"\"\"\n";
+  CsvReader copies(data, CsvOptions{}, 4), views(data, CsvOptions{}, 4);
+  Fields f;
+  std::vector<std::optional<std::string_view>> v;
+  int records = 0;
+  while (copies.Next(&f)) {
+    ASSERT_TRUE(views.NextViews(&v));
+    ASSERT_EQ(f.size(), v.size());
+    for (size_t i = 0; i < f.size(); i++) {
+      EXPECT_EQ(f[i].has_value(), v[i].has_value());
+      if (f[i] && v[i]) {
+        EXPECT_EQ(*f[i], *v[i]);
+      }
+    }
+    records++;
+  }
+  EXPECT_FALSE(views.NextViews(&v));
+  EXPECT_EQ(records, 2);
+  CsvReader r(data, CsvOptions{}, 4);
+  ASSERT_TRUE(r.Next(&f));
+  EXPECT_EQ(f, (Fields{"a", "b\"c", std::nullopt, ""}));
+  ASSERT_TRUE(r.Next(&f));
+  EXPECT_EQ(f, (Fields{"x\ny", "\"", "z", "\"\"\"\""}));
+}
+
+// A file read in small blocks parses to the same records, with the same line numbers, as whole.
+TEST(CsvTest, BlocksEndAtRecordsAndKeepLineNumbers) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/f.csv";
+  std::string data;
+  CsvOptions o;
+  for (int i = 0; i < 500; i++) {
+    data += Write({std::to_string(i), kNasty[static_cast<size_t>(i) % kNasty.size()],
+                   i % 7 == 0 ? std::nullopt : Fields::value_type("v" + std::string(i % 50, 'x'))},
+                  o);
+    data += i % 3 == 0 ? "\r\n" : "\n";
+  }
+  data += "1,2\n";  // a bad record: 2 fields, 3 expected
+  std::ofstream(path, std::ios::binary) << data;
+  Status whole_status;
+  const auto whole = ReadAll(data, o, 3, &whole_status);
+  ASSERT_EQ(whole_status.code(), StatusCode::kCorruption);
+  for (size_t block_bytes : {64, 100, 1000, 1 << 20}) {
+    auto blocks = CsvBlockReader::Open(path, block_bytes);
+    ASSERT_OK(blocks.status());
+    std::string block, joined;
+    uint64_t first_line = 0, expected_line = 1;
+    std::vector<Fields> records;
+    Status st;
+    while (true) {
+      auto more = (*blocks)->Next(&block, &first_line);
+      ASSERT_OK(more.status());
+      if (!*more) break;
+      EXPECT_EQ(first_line, expected_line);
+      EXPECT_EQ(block.back(), '\n');
+      expected_line += static_cast<uint64_t>(std::count(block.begin(), block.end(), '\n'));
+      joined += block;
+      CsvReader r(block, o, 3, first_line);
+      Fields f;
+      while (r.Next(&f)) records.push_back(f);
+      if (!r.status().ok() && st.ok()) st = r.status();
+    }
+    EXPECT_EQ(joined, data);
+    EXPECT_EQ(records, whole) << block_bytes;
+    EXPECT_EQ(st.message(), whole_status.message()) << block_bytes;
+  }
+  EXPECT_EQ(CsvBlockReader::Open(dir.path() + "/none.csv").status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace
