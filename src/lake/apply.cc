@@ -490,13 +490,31 @@ class Applier {
     if (file_version != table_version) {
       BL_ASSIGN_OR_RETURN(auto other,
                           staging::ReadSchema(t->staging_root, t->schema, t->table, file_version));
-      if (other.columns != t->ts.columns) {
+      if (!SameLakeColumns(*t, other)) {
         return Status::NotSupported(t->schema + "." + t->table + ": schema change (version " +
                                     std::to_string(file_version) +
                                     ") — coming with schema evolution");
       }
     }
     return Status::Ok();
+  }
+
+  // Whether the rows of another schema version read and merge exactly as the table's: the same
+  // names, key, binlog types and lake types. ENUM/SET names (information_schema cannot spell
+  // 4-byte characters in them), charsets and nullability may differ: the lake keeps none of them.
+  static bool SameLakeColumns(const Table& t, const staging::TableSchema& other) {
+    if (other.columns.size() != t.ts.columns.size()) return false;
+    for (size_t i = 0; i < other.columns.size(); i++) {
+      const auto& a = t.ts.columns[i];
+      const auto& b = other.columns[i];
+      auto type = MapColumn(b);
+      if (a.name != b.name || a.pk_position != b.pk_position || a.binlog_type != b.binlog_type ||
+          a.binlog_meta != b.binlog_meta || a.is_unsigned != b.is_unsigned || !type.ok() ||
+          type->delta != t.types[i].delta) {
+        return false;
+      }
+    }
+    return true;
   }
 
   static std::string KeyOf(const Table& t, const arrow::Table& data, int64_t row) {
