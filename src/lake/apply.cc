@@ -635,10 +635,19 @@ Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std
       target = std::max(target, m.sequence);
     }
     if (target == 0) continue;
+    // Files up to the table's txn version are applied: leave them out here rather than replay
+    // the log once per earlier file (ApplyCdc still checks each one against a fresh snapshot).
+    BL_ASSIGN_OR_RETURN(auto now, ReadDeltaLog(t.dir));
+    auto txn = now.txns.find(AppId(t));
+    const int64_t applied = txn == now.txns.end() ? -1 : txn->second;
     for (const auto& n : all) {
       if (staging::IsLoadFileName(n)) continue;
       BL_ASSIGN_OR_RETURN(auto m, staging::ReadManifest(t.staging_root, t.schema, t.table, n));
-      if (m.sequence <= target) cdc.emplace_back(std::move(m), n);
+      if (static_cast<int64_t>(m.sequence) <= applied) {
+        if (names.count(n) != 0) stats.skipped++;
+      } else if (m.sequence <= target) {
+        cdc.emplace_back(std::move(m), n);
+      }
     }
     std::sort(cdc.begin(), cdc.end(),
               [](const auto& x, const auto& y) { return x.first.sequence < y.first.sequence; });

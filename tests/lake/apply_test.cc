@@ -181,6 +181,27 @@ TEST_F(ApplyTest, LoadThenChangesOnceAndOnlyTouchedBuckets) {
   EXPECT_EQ(ReadDeltaLog(lake_.path() + "/db/t").value().txns["binlake:db.t"], 4);
 }
 
+// Applying the newest file leaves the files already applied alone: it used to replay the whole
+// Delta log once per earlier file to find each one applied (cubic over a table's life).
+TEST_F(ApplyTest, NewFileDoesNotRevisitAppliedOnes) {
+  Stage();
+  for (int i = 1; i <= 5; i++) Change('U', i, "v" + std::to_string(i), 100 * i);
+  auto files = Files();  // five change files, then LOAD
+  ASSERT_EQ(files.size(), 6u);
+  ASSERT_OK(ApplyFiles(Options(), {files[5]}).status());
+  for (size_t i = 0; i < 5; i++) {
+    auto s = ApplyFiles(Options(), {files[i]});
+    ASSERT_OK(s.status());
+    EXPECT_EQ(s->commits, 1);
+    EXPECT_EQ(s->skipped, 0) << "file " << i;
+  }
+  auto again = ApplyFiles(Options(), files);
+  ASSERT_OK(again.status());
+  EXPECT_EQ(again->commits, 0);
+  EXPECT_EQ(again->skipped, 6);
+  EXPECT_EQ(Names()[5], "v5");
+}
+
 TEST_F(ApplyTest, WholeRowIdentityWithoutPrimaryKey) {
   Stage(false);
   Change('I', 5, "n", 100);  // a duplicate of row 5
