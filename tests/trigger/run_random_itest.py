@@ -20,6 +20,7 @@ usage: run_random_itest.py BINLAKE CHANGES [SEED]
 import json
 import os
 import random
+import shutil
 import signal
 import struct
 import subprocess
@@ -637,6 +638,7 @@ def main():
         print(f"run_random: FAILED, seed {SEED}; the lake is in {lake_root}", file=sys.stderr)
     else:
         cur.execute(f"DROP DATABASE `{DB}`")
+        shutil.rmtree(tmp, ignore_errors=True)
     finish(1 if failures else 0)
 
 
