@@ -49,9 +49,12 @@ def connect(sock, database=None, autocommit=True, time_zone="+00:00", sql_mode=N
 
 
 def write_config(path, *, port, password_file, server_id, staging, lake, include,
-                 interval_ms=200, buckets=4, heartbeat_ms=100, source_extra="", lake_extra=""):
-    """Writes a `binlake run` config: the test server, one staging folder, one lake."""
+                 interval_ms=200, buckets=4, heartbeat_ms=100, source_extra="", lake_extra="",
+                 csv=None):
+    """Writes a `binlake run` config: the test server, one staging folder, one lake; `csv`: the
+    [capture.csv] keys (docs/config.md), e.g. {"delimiter": "|", "header": True}."""
     includes = ", ".join(f'"{i}"' for i in include)
+    csv_section = "".join(f"{k} = {json.dumps(v)}\n" for k, v in (csv or {}).items())
     with open(path, "w") as f:
         f.write(f"""[source]
 port = {port}
@@ -65,6 +68,8 @@ staging = "{staging}"
 include = [{includes}]
 min_retention_hours = 0
 
+[capture.csv]
+{csv_section}
 [capture.flush]
 interval_ms = {interval_ms}
 
