@@ -13,7 +13,7 @@ usage: run_random_itest.py BINLAKE CHANGES [SEED]
   updates that change nothing; deletes of many rows; REPLACE and ON DUPLICATE KEY UPDATE; some
   rolled back. The writer's session is in +05:30 (TIMESTAMPs must still reach the lake in UTC).
 - The staging CSV dialect ([capture.csv]: delimiter, null token, header, Op in LOAD files, commit
-  timestamp column) is drawn from the seed too: the apply must read what the capture wrote.
+  timestamp column) and the bucket count are drawn from the seed too.
 - After each phase: wait until the checkpoint has reached SHOW MASTER STATUS and every table's Delta
   txn version is its newest staged change file's sequence, then compare every table (multiset for
   `nokey`) with the normalization of tests/testing/pipeline.py. A mismatch prints the first
@@ -558,14 +558,15 @@ def main():
            "null_value": rng.choice(["", "NULL", "\\N"]), "header": rng.random() < 0.5,
            "include_op_for_full_load": rng.random() < 0.5,
            "timestamp_column": rng.choice(["", "", "commit_ts"])}
-    print(f"run_random: CSV options {json.dumps(csv)}", flush=True)
+    buckets = rng.choice([1, 3, 4, 16])
+    print(f"run_random: CSV options {json.dumps(csv)}, {buckets} buckets", flush=True)
     tmp = tempfile.mkdtemp(prefix="binlake-random-")
     staging, lake_root = os.path.join(tmp, "staging"), os.path.join(tmp, "lake")
     cfg = pipeline.write_config(os.path.join(tmp, "run.toml"), port=server.port,
                                 password_file=server.password_file,
                                 server_id=9000 + os.getpid() % 1000, staging=staging,
-                                lake=lake_root, include=[f"{DB}.*"], interval_ms=200, buckets=4,
-                                csv=csv)
+                                lake=lake_root, include=[f"{DB}.*"], interval_ms=200,
+                                buckets=buckets, csv=csv)
     log_path = os.path.join(tmp, "run.log")
     log = open(log_path, "w")
     proc = subprocess.Popen([BINLAKE, "run", "--config", cfg], stderr=log)
