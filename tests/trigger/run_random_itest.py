@@ -13,7 +13,8 @@ usage: run_random_itest.py BINLAKE CHANGES [SEED]
   updates that change nothing; deletes of many rows; REPLACE and ON DUPLICATE KEY UPDATE; some
   rolled back. The writer's session is in +05:30 (TIMESTAMPs must still reach the lake in UTC).
 - The staging CSV dialect ([capture.csv]: delimiter, null token, header, Op in LOAD files, commit
-  timestamp column) and the bucket count are drawn from the seed too.
+  timestamp column) and the bucket count are drawn from the seed too; in about 3% of the phases
+  `binlake run` is stopped (SIGINT) or killed (kill -9) halfway and started again.
 - After each phase: wait until the checkpoint has reached SHOW MASTER STATUS and every table's Delta
   txn version is its newest staged change file's sequence, then compare every table (multiset for
   `nokey`) with the normalization of tests/testing/pipeline.py. A mismatch prints the first
@@ -569,7 +570,7 @@ def main():
                                 buckets=buckets, csv=csv)
     log_path = os.path.join(tmp, "run.log")
     log = open(log_path, "w")
-    proc = subprocess.Popen([BINLAKE, "run", "--config", cfg], stderr=log)
+    procs = [subprocess.Popen([BINLAKE, "run", "--config", cfg], stderr=log)]
     lake = pipeline.Lake(lake_root, DB)
     failures = []
 
@@ -578,6 +579,7 @@ def main():
         print("FAIL: " + msg, file=sys.stderr, flush=True)
 
     def finish(code):
+        proc = procs[-1]
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             try:
@@ -600,15 +602,29 @@ def main():
         fail("after the full load: " + p)
     mismatches = len(problems)
     compared, phases, single, multi = loaded, 0, 0, 0
+    restarts = {"sigint": 0, "kill": 0}
     applied = {t: pipeline.staged_sequences(staging, DB, t) for t in TABLES}
     t0 = time.time()
     while work.stats["changes"] - load_changes < CHANGES and not failures:
         phases += 1
         work.refresh_keys()
-        for _ in range(rng.randint(2, 20)):
+        n = rng.randint(2, 20)
+        restart = rng.choice(["sigint", "kill"]) if rng.random() < 0.03 else None
+        for i in range(n):
             work.transaction()
-        if proc.poll() is not None:
-            fail(f"binlake run exited {proc.returncode} (log {log_path})")
+            if restart and i == n // 2:  # mid-phase: stop or kill -9, then start again
+                proc = procs[-1]
+                if restart == "kill":
+                    proc.kill()
+                    proc.wait()
+                else:
+                    proc.send_signal(signal.SIGINT)
+                    if proc.wait(timeout=60) != 0:
+                        fail(f"phase {phases}: binlake run exited {proc.returncode} after SIGINT")
+                restarts[restart] += 1
+                procs.append(subprocess.Popen([BINLAKE, "run", "--config", cfg], stderr=log))
+        if procs[-1].poll() is not None:
+            fail(f"binlake run exited {procs[-1].returncode} (log {log_path})")
             break
         if not pipeline.wait_caught_up(cur, staging, lake, TABLES, timeout=60):
             fail(f"phase {phases}: the lake did not catch up within 60 s (log {log_path})")
@@ -628,8 +644,8 @@ def main():
             print(f"run_random: {phases} phases, {work.stats['changes'] - load_changes} changes, "
                   f"{time.time() - t0:.0f} s", flush=True)
     elapsed = time.time() - t0
-    proc.send_signal(signal.SIGINT)
-    rc = proc.wait(timeout=60)
+    procs[-1].send_signal(signal.SIGINT)
+    rc = procs[-1].wait(timeout=60)
     if rc != 0:
         fail(f"binlake run exited {rc} after SIGINT (log {log_path})")
     anomalies = ("insert of an existing key", "update of a missing key", "delete of a missing")
@@ -643,7 +659,8 @@ def main():
           f"({s['statements']} statements, {s['rolled_back']} rolled back, {s['failed']} refused "
           f"by the server) after a full load of {loaded} rows; {files} change files applied "
           f"({single} checks after exactly one new file of a table, {multi} after several); "
-          f"{compared} rows compared; mismatches {mismatches}; failures {len(failures)}")
+          f"{compared} rows compared; binlake run stopped {restarts['sigint']} and killed "
+          f"{restarts['kill']} times mid-phase; mismatches {mismatches}; failures {len(failures)}")
     if failures:
         print(f"run_random: FAILED, seed {SEED}; the lake is in {lake_root}", file=sys.stderr)
     else:
