@@ -2,7 +2,9 @@
 # Benchmarks (docs/benchmarks.md). Decoder: builds a binlog of N 8-column row events on a private MariaDB, then decodes it
 # with binlake (from the file, and from the server socket) and with python-mysql-replication (from
 # the socket) in the same run, and prints the ratios.   usage: scripts/bench.sh [ROWS] [PEER_ROWS]
-# Then the capture (bench/capture_bench.py) and the apply next to DuckDB (bench/apply_bench.py).
+# Then the capture (bench/capture_bench.py), the apply next to DuckDB (bench/apply_bench.py) and the
+# commit-to-lake latency (bench/lake_latency.py; LAKE_LATENCY_QUICK=1: its quick mode).
+# BENCH_ONLY=lake runs only the lake latency.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-${BENCH_ROWS:-2000000}}
@@ -13,6 +15,10 @@ PORT=${BENCH_PORT:-3319}
 scripts/mariadb.sh start "$DIR" "$PORT" >/dev/null
 trap 'scripts/mariadb.sh stop "$DIR" "$PORT"' EXIT
 sql() { mariadb --no-defaults -uroot -S "$DIR/mariadb.sock" -N -B -D mysql -e "$1"; }
+lake_latency() {
+  python3 bench/lake_latency.py "$BUILD/binlake" "$DIR" "$PORT" ${LAKE_LATENCY_QUICK:+--quick}
+}
+if [ "${BENCH_ONLY:-}" = lake ]; then lake_latency; exit; fi
 
 make_binlog() {  # make_binlog ROWS -> prints the binlog file name holding exactly those rows
   local n=$1
@@ -78,3 +84,5 @@ python3 bench/capture_bench.py "$BUILD/binlake" "$DIR" "$PORT" "${CAPTURE_ROWS:-
 # Apply: a 10M-row table (APPLY_ROWS) applied by binlake and by DuckDB on the same Parquet data;
 # APPLY_BENCH_QUICK=1 for a 200,000-row smoke run. Needs no server.
 python3 bench/apply_bench.py "$BUILD/binlake" "$BUILD/staging_gen" "$PWD/$BUILD/apply-bench" ${APPLY_ROWS:+"$APPLY_ROWS"}
+# The lake: commit-to-lake latency of `binlake run` under a sustained write load.
+lake_latency

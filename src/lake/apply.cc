@@ -657,13 +657,31 @@ class Applier {
     if (file_version != table_version) {
       BL_ASSIGN_OR_RETURN(auto other,
                           staging::ReadSchema(t->staging_root, t->schema, t->table, file_version));
-      if (other.columns != t->ts.columns) {
+      if (!SameLakeColumns(*t, other)) {
         return Status::NotSupported(t->schema + "." + t->table + ": schema change (version " +
                                     std::to_string(file_version) +
                                     ") — coming with schema evolution");
       }
     }
     return Status::Ok();
+  }
+
+  // Whether the rows of another schema version read and merge exactly as the table's: the same
+  // names, key, binlog types and lake types. ENUM/SET names (information_schema cannot spell
+  // 4-byte characters in them), charsets and nullability may differ: the lake keeps none of them.
+  static bool SameLakeColumns(const Table& t, const staging::TableSchema& other) {
+    if (other.columns.size() != t.ts.columns.size()) return false;
+    for (size_t i = 0; i < other.columns.size(); i++) {
+      const auto& a = t.ts.columns[i];
+      const auto& b = other.columns[i];
+      auto type = MapColumn(b);
+      if (a.name != b.name || a.pk_position != b.pk_position || a.binlog_type != b.binlog_type ||
+          a.binlog_meta != b.binlog_meta || a.is_unsigned != b.is_unsigned || !type.ok() ||
+          type->delta != t.types[i].delta) {
+        return false;
+      }
+    }
+    return true;
   }
 
   const ApplyOptions& o_;
@@ -721,10 +739,19 @@ Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std
       target = std::max(target, m.sequence);
     }
     if (target == 0) continue;
+    // Files up to the table's txn version are applied: leave them out here rather than replay
+    // the log once per earlier file (ApplyCdc still checks each one against a fresh snapshot).
+    BL_ASSIGN_OR_RETURN(auto now, ReadDeltaLog(t.dir));
+    auto txn = now.txns.find(AppId(t));
+    const int64_t applied = txn == now.txns.end() ? -1 : txn->second;
     for (const auto& n : all) {
       if (staging::IsLoadFileName(n)) continue;
       BL_ASSIGN_OR_RETURN(auto m, staging::ReadManifest(t.staging_root, t.schema, t.table, n));
-      if (m.sequence <= target) cdc.emplace_back(std::move(m), n);
+      if (static_cast<int64_t>(m.sequence) <= applied) {
+        if (names.count(n) != 0) stats.skipped++;
+      } else if (m.sequence <= target) {
+        cdc.emplace_back(std::move(m), n);
+      }
     }
     std::sort(cdc.begin(), cdc.end(),
               [](const auto& x, const auto& y) { return x.first.sequence < y.first.sequence; });

@@ -207,8 +207,9 @@ Result<std::vector<staging::TableSchema>> ListTables(binlog::BinlogClient& clien
 
   BL_ASSIGN_OR_RETURN(
       auto cols,
+      // COLUMN_TYPE as it is: ENUM/SET names keep their case, as in the TABLE_MAP.
       client.Query("SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, LOWER(c.DATA_TYPE), "
-                   "LOWER(c.COLUMN_TYPE), c.IS_NULLABLE, c.CHARACTER_OCTET_LENGTH, "
+                   "c.COLUMN_TYPE, c.IS_NULLABLE, c.CHARACTER_OCTET_LENGTH, "
                    "c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION, co.ID "
                    "FROM information_schema.COLUMNS c LEFT JOIN information_schema.COLLATIONS co "
                    "ON co.COLLATION_NAME = c.COLLATION_NAME WHERE c.TABLE_SCHEMA IN (" +

@@ -14,22 +14,22 @@ import tempfile
 import threading
 import time
 
-import pymysql
 from deltalake import DeltaTable
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
+import pipeline  # noqa: E402
 
 BINLAKE = sys.argv[1]
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 SEED = int(sys.argv[3]) if len(sys.argv) > 3 else int(time.time())
-PORT = int(os.environ["BINLAKE_TEST_MYSQL_PORT"])
-DIR = os.environ["BINLAKE_TEST_MYSQL_DIR"]
-SOCK = os.path.join(DIR, "mariadb.sock")
 DB = "runcrash_%d" % os.getpid()
 TABLES = ("acct", "note")
+SERVER = pipeline.TestServer()
 
 
 def writer(stop, rng, errors):
     try:
-        c = pymysql.connect(unix_socket=SOCK, user="root", database=DB, autocommit=False)
+        c = SERVER.connect(DB, autocommit=False)
         cur = c.cursor()
         n = 0
         live = {t: [] for t in TABLES}
@@ -58,49 +58,25 @@ def writer(stop, rng, errors):
         errors.append(e)
 
 
-def lake_state(lake, t):
-    path = os.path.join(lake, DB, t)
-    if not os.path.exists(os.path.join(path, "_delta_log")):
-        return None
-    rows = DeltaTable(path).to_pyarrow_table().to_pylist()
-    return sorted((r["id"], r["v"], r["s"]) for r in rows)
-
-
 def main():
     rng = random.Random(SEED)
     print(f"run_crash: seed {SEED}, {ROUNDS} rounds")
-    admin = pymysql.connect(unix_socket=SOCK, user="root", autocommit=True)
+    admin = SERVER.connect()
     cur = admin.cursor()
     cur.execute(f"DROP DATABASE IF EXISTS {DB}")
     cur.execute(f"CREATE DATABASE {DB}")
     for t in TABLES:
         cur.execute(f"CREATE TABLE {DB}.{t} (id BIGINT PRIMARY KEY, v BIGINT, s VARCHAR(8))")
         cur.execute(f"INSERT INTO {DB}.{t} SELECT seq, seq, NULL FROM mysql.seq_1000000_to_1000050")
+    cols = {t: pipeline.columns(cur, DB, t) for t in TABLES}
     tmp = tempfile.mkdtemp(prefix="binlake-runcrash-")
-    os.chmod(os.path.join(DIR, "password"), 0o600)
-    staging, lake = os.path.join(tmp, "staging"), os.path.join(tmp, "lake")
-    cfg = os.path.join(tmp, "run.toml")
-    with open(cfg, "w") as f:
-        f.write(f"""[source]
-port = {PORT}
-user = "binlake"
-password_file = "{DIR}/password"
-server_id = {8000 + os.getpid() % 1000}
-heartbeat_ms = 100
-max_reconnect_attempts = 3
-
-[capture]
-staging = "{staging}"
-include = ["{DB}.*"]
-min_retention_hours = 0
-
-[capture.flush]
-interval_ms = 150
-
-[lake]
-path = "{lake}"
-buckets = 4
-""")
+    staging, lake_root = os.path.join(tmp, "staging"), os.path.join(tmp, "lake")
+    cfg = pipeline.write_config(os.path.join(tmp, "run.toml"), port=SERVER.port,
+                                password_file=SERVER.password_file,
+                                server_id=8000 + os.getpid() % 1000, staging=staging,
+                                lake=lake_root, include=[f"{DB}.*"], interval_ms=150, buckets=4,
+                                source_extra="max_reconnect_attempts = 3\n")
+    lake = pipeline.Lake(lake_root, DB)
     stop, errors = threading.Event(), []
     w = threading.Thread(target=writer, args=(stop, random.Random(SEED + 1), errors), daemon=True)
     w.start()
@@ -127,30 +103,29 @@ buckets = 4
     if v.returncode != 0:
         failures.append(f"binlake verify exited {v.returncode}: {v.stdout[-2000:]}{v.stderr[-500:]}")
     deadline = time.time() + 90
-    source = {}
-    for t in TABLES:
-        cur.execute(f"SELECT id, v, s FROM {DB}.{t}")
-        source[t] = sorted(cur.fetchall())
-    equal = False
+    source = {t: pipeline.source_rows(cur, DB, t, cols[t]) for t in TABLES}
+    equal, problems = False, []
     while time.time() < deadline and not equal:
-        equal = all(lake_state(lake, t) == source[t] for t in TABLES)
+        problems = [f"{t}: {line}" for t in TABLES
+                    for line in pipeline.diff_rows(source[t], pipeline.lake_rows(lake, t, cols[t]),
+                                                   cols[t])]
+        equal = not problems
         time.sleep(0.2)
     if not equal:
-        failures.append("the lake does not equal the source: " + ", ".join(
-            f"{t}: lake {len(lake_state(lake, t) or [])} rows, source {len(source[t])}" for t in TABLES))
+        failures.append("the lake does not equal the source: " + "; ".join(problems))
     proc.send_signal(signal.SIGINT)
     if proc.wait(timeout=60) != 0:
         failures.append("the final clean stop failed")
     log.close()
-    versions = {t: DeltaTable(os.path.join(lake, DB, t)).version() for t in TABLES}
+    versions = {t: DeltaTable(lake.path(t)).version() for t in TABLES}
     files = [os.path.join(staging, DB, t, n) for t in TABLES
              for n in sorted(os.listdir(os.path.join(staging, DB, t)))
              if n.endswith(".csv") and not n.startswith(".")]
-    p = subprocess.run([BINLAKE, "apply", "--lake", lake, "--staging", staging] + files,
+    p = subprocess.run([BINLAKE, "apply", "--lake", lake_root, "--staging", staging] + files,
                        stderr=subprocess.PIPE)
     if p.returncode != 0:
         failures.append("re-applying every file failed: " + p.stderr.decode()[-300:])
-    again = {t: DeltaTable(os.path.join(lake, DB, t)).version() for t in TABLES}
+    again = {t: DeltaTable(lake.path(t)).version() for t in TABLES}
     if again != versions:
         failures.append(f"re-applying every staging file changed the lake: {versions} -> {again}")
     cur.execute(f"DROP DATABASE {DB}")

@@ -4,8 +4,6 @@ checked with an independent reader (delta-rs `deltalake`) against the source's S
 
 usage: run_e2e_itest.py BINLAKE
 """
-import datetime
-import decimal
 import os
 import random
 import signal
@@ -14,13 +12,12 @@ import sys
 import tempfile
 import time
 
-import pymysql
 from deltalake import DeltaTable
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
+import pipeline  # noqa: E402
+
 BINLAKE = sys.argv[1]
-PORT = int(os.environ["BINLAKE_TEST_MYSQL_PORT"])
-DIR = os.environ["BINLAKE_TEST_MYSQL_DIR"]
-SOCK = os.path.join(DIR, "mariadb.sock")
 DB = "run_e2e_%d" % os.getpid()
 FAILS = []
 
@@ -31,74 +28,36 @@ def check(cond, msg):
         print("FAIL: " + msg, file=sys.stderr)
 
 
-def norm(v):
-    if isinstance(v, (decimal.Decimal, int)) and not isinstance(v, bool):
-        return str(v)
-    if isinstance(v, datetime.datetime):
-        return v.replace(tzinfo=None).isoformat()
-    if isinstance(v, (bytes, bytearray)):
-        return bytes(v).hex()
-    return v
-
-
-def source_rows(cur, table, cols):
-    cur.execute(f"SELECT {', '.join(cols)} FROM {DB}.{table}")
-    return sorted(tuple(norm(v) for v in r) for r in cur.fetchall())
-
-
-def lake_rows(lake, table, cols):
-    path = os.path.join(lake, DB, table)
-    if not os.path.exists(os.path.join(path, "_delta_log")):
-        return None
-    t = DeltaTable(path).to_pyarrow_table().to_pylist()
-    return sorted(tuple(norm(r[c]) for c in cols) for r in t)
-
-
 def main():
     rng = random.Random(7)
-    db = pymysql.connect(unix_socket=SOCK, user="root", autocommit=True)
+    server = pipeline.TestServer()
+    db = server.connect()
     cur = db.cursor()
     cur.execute(f"DROP DATABASE IF EXISTS {DB}")
     cur.execute(f"CREATE DATABASE {DB}")
     cur.execute(f"CREATE TABLE {DB}.acct (id BIGINT UNSIGNED PRIMARY KEY, name VARCHAR(40), "
                 f"bal DECIMAL(12,2), at DATETIME(6), raw VARBINARY(16))")
     cur.execute(f"CREATE TABLE {DB}.views (who INT, path VARCHAR(20))")
-    cols = {"acct": ["id", "name", "bal", "at", "raw"], "views": ["who", "path"]}
+    tables = ("acct", "views")
     for i in range(1, 201):
         cur.execute(f"INSERT INTO {DB}.acct VALUES (%s, %s, %s, %s, %s)",
                     (i, f"n{i}", i * 1.5, f"2024-01-01 00:00:{i % 60:02d}.{i:06d}", bytes([i % 256]) * 3))
     cur.execute(f"INSERT INTO {DB}.views VALUES (1,'/'),(1,'/'),(2,'/a')")
+    cols = {t: pipeline.columns(cur, DB, t) for t in tables}
     tmp = tempfile.mkdtemp(prefix="binlake-run-")
-    os.chmod(os.path.join(DIR, "password"), 0o600)
-    staging, lake = os.path.join(tmp, "staging"), os.path.join(tmp, "lake")
-    cfg = os.path.join(tmp, "run.toml")
-    with open(cfg, "w") as f:
-        f.write(f"""[source]
-port = {PORT}
-user = "binlake"
-password_file = "{DIR}/password"
-server_id = {7000 + os.getpid() % 1000}
-heartbeat_ms = 100
-
-[capture]
-staging = "{staging}"
-include = ["{DB}.*"]
-min_retention_hours = 0
-
-[capture.flush]
-interval_ms = 300
-
-[lake]
-path = "{lake}"
-buckets = 4
-""")
+    staging, lake_root = os.path.join(tmp, "staging"), os.path.join(tmp, "lake")
+    cfg = pipeline.write_config(os.path.join(tmp, "run.toml"), port=server.port,
+                                password_file=server.password_file,
+                                server_id=7000 + os.getpid() % 1000, staging=staging,
+                                lake=lake_root, include=[f"{DB}.*"], interval_ms=300, buckets=4)
+    lake = pipeline.Lake(lake_root, DB)
     log = open(os.path.join(tmp, "run.log"), "w")
     proc = subprocess.Popen([BINLAKE, "run", "--config", cfg], stderr=log)
 
     def wait_equal(timeout):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if all(lake_rows(lake, t, c) == source_rows(cur, t, c) for t, c in cols.items()):
+            if not pipeline.compare_tables(cur, lake, cols)[1]:
                 return True
             time.sleep(0.1)
         return False
@@ -137,11 +96,11 @@ buckets = 4
     rc = proc.wait(timeout=30)
     log.close()
     check(rc == 0, f"binlake run exited {rc} after SIGINT (log {log.name})")
-    versions = {t: DeltaTable(os.path.join(lake, DB, t)).version() for t in cols}
+    versions = {t: DeltaTable(lake.path(t)).version() for t in cols}
     # Applying again (a repeated trigger) changes nothing.
     p = subprocess.run([BINLAKE, "trigger", "--config", cfg, "--once"], stderr=subprocess.PIPE)
     check(p.returncode == 0, "trigger --once: " + p.stderr.decode()[-300:])
-    again = {t: DeltaTable(os.path.join(lake, DB, t)).version() for t in cols}
+    again = {t: DeltaTable(lake.path(t)).version() for t in cols}
     check(again == versions, f"a repeated trigger changed the lake: {versions} -> {again}")
     # --exec hands each file over once, and not again after a restart.
     out = os.path.join(tmp, "exec.log")

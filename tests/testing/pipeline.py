@@ -1,0 +1,381 @@
+"""Helpers for the tests that run the whole pipeline (`binlake run`) against the test MariaDB and
+read the lake back with an independent reader (delta-rs, the `deltalake` package).
+
+- `TestServer`: the CTest MariaDB fixture (BINLAKE_TEST_MYSQL_PORT / BINLAKE_TEST_MYSQL_DIR).
+- `write_config`: a `binlake run` TOML config (docs/config.md).
+- `wait_caught_up`: the capture checkpoint has reached SHOW MASTER STATUS and every lake table's
+  Delta txn version equals the sequence of its newest staged change file (docs/lake.md, "Layout
+  and commits"; docs/staging.md, "Layout").
+- `columns`, `source_rows`, `lake_rows`, `diff_rows`: both sides' rows in one normalized form that
+  follows docs/lake.md "Types" (zero dates -> None, TIME -> its canonical text, BIGINT UNSIGNED and
+  BIT -> int, TIMESTAMP -> naive UTC, DECIMAL -> its exact text, FLOAT -> the float32 value, ...).
+"""
+import collections
+import datetime
+import json
+import os
+import re
+import time
+
+import pymysql
+from deltalake import DeltaTable
+
+
+class TestServer:
+    """The MariaDB the CTest fixture started (scripts/mariadb.sh), from the environment."""
+
+    def __init__(self):
+        self.port = int(os.environ["BINLAKE_TEST_MYSQL_PORT"])
+        self.dir = os.environ["BINLAKE_TEST_MYSQL_DIR"]
+        self.sock = os.path.join(self.dir, "mariadb.sock")
+        self.password_file = os.path.join(self.dir, "password")
+        os.chmod(self.password_file, 0o600)  # binlake refuses a readable password file
+
+    def connect(self, database=None, autocommit=True, time_zone="+00:00", sql_mode=None):
+        return connect(self.sock, database, autocommit, time_zone, sql_mode)
+
+
+def connect(sock, database=None, autocommit=True, time_zone="+00:00", sql_mode=None):
+    """A root connection in utf8mb4; TIMESTAMPs read in `time_zone` (UTC: as the lake has them)."""
+    init = [f"SET time_zone = '{time_zone}'"]
+    if sql_mode is not None:
+        init.append(f"SET sql_mode = '{sql_mode}'")
+    c = pymysql.connect(unix_socket=sock, user="root", database=database, autocommit=autocommit,
+                        charset="utf8mb4")
+    with c.cursor() as cur:
+        for q in init:
+            cur.execute(q)
+    return c
+
+
+def write_config(path, *, port, password_file, server_id, staging, lake, include,
+                 interval_ms=200, buckets=4, heartbeat_ms=100, source_extra="", lake_extra="",
+                 csv=None):
+    """Writes a `binlake run` config: the test server, one staging folder, one lake; `csv`: the
+    [capture.csv] keys (docs/config.md), e.g. {"delimiter": "|", "header": True}."""
+    includes = ", ".join(f'"{i}"' for i in include)
+    csv_section = "".join(f"{k} = {json.dumps(v)}\n" for k, v in (csv or {}).items())
+    with open(path, "w") as f:
+        f.write(f"""[source]
+port = {port}
+user = "binlake"
+password_file = "{password_file}"
+server_id = {server_id}
+heartbeat_ms = {heartbeat_ms}
+{source_extra}
+[capture]
+staging = "{staging}"
+include = [{includes}]
+min_retention_hours = 0
+
+[capture.csv]
+{csv_section}
+[capture.flush]
+interval_ms = {interval_ms}
+
+[lake]
+path = "{lake}"
+buckets = {buckets}
+{lake_extra}""")
+    return path
+
+
+# ---- catching up
+
+def master_position(cur):
+    cur.execute("SHOW MASTER STATUS")
+    row = cur.fetchone()
+    return row[0], int(row[1])
+
+
+def checkpoint_position(staging):
+    """(binlog file, pos) the capture resumes from; None before its first checkpoint."""
+    try:
+        with open(os.path.join(staging, "_binlake", "checkpoint.json")) as f:
+            p = json.load(f)["position"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return p["file"], int(p["pos"])
+
+
+CHANGE_FILE = re.compile(r"^\d{8}-\d{9}-(\d{10})\.csv$")
+
+
+def staged_sequences(staging, schema, table):
+    """Sequences of the table's staged change files, ascending."""
+    try:
+        names = os.listdir(os.path.join(staging, schema, table))
+    except OSError:
+        return []
+    return sorted(int(m.group(1)) for m in map(CHANGE_FILE.match, names) if m)
+
+
+def has_load_files(staging, schema, table):
+    try:
+        return any(n.startswith("LOAD") and n.endswith(".csv")
+                   for n in os.listdir(os.path.join(staging, schema, table)))
+    except OSError:
+        return False
+
+
+class Lake:
+    """The lake's tables of one schema, read with delta-rs; DeltaTable objects are kept and
+    brought up to date incrementally (a long test would otherwise replay the log every time)."""
+
+    def __init__(self, root, schema):
+        self.root, self.schema = root, schema
+        self.tables = {}
+
+    def path(self, table):
+        return os.path.join(self.root, self.schema, table)
+
+    def table(self, table):
+        """The DeltaTable at its newest version; None while the table does not exist."""
+        dt = self.tables.get(table)
+        if dt is None:
+            if not os.path.isdir(os.path.join(self.path(table), "_delta_log")):
+                return None
+            try:
+                dt = DeltaTable(self.path(table))
+            except Exception:  # noqa: BLE001 - the first commit is being written
+                return None
+            self.tables[table] = dt
+        else:
+            dt.update_incremental()
+        return dt
+
+    def txn_version(self, table):
+        """The staging sequence the table's newest apply commit recorded; -1 without a table."""
+        dt = self.table(table)
+        if dt is None:
+            return -1
+        v = dt.transaction_version(f"binlake:{self.schema}.{table}")
+        return -1 if v is None else v
+
+
+def wait_caught_up(cur, staging, lake, tables, timeout=60, target=None):
+    """True once everything committed up to `target` (default: SHOW MASTER STATUS now) is in the
+    lake: the checkpoint has reached it, and each table's txn version equals its newest staged
+    change file's sequence (0, the full load, when it has none yet)."""
+    target = target or master_position(cur)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        cp = checkpoint_position(staging)
+        if cp is not None and cp >= target:
+            break
+        time.sleep(0.02)
+    else:
+        return False
+    while time.time() < deadline:
+        behind = False
+        for t in tables:
+            seqs = staged_sequences(staging, lake.schema, t)
+            want = seqs[-1] if seqs else (0 if has_load_files(staging, lake.schema, t) else None)
+            if want is not None and lake.txn_version(t) != want:
+                behind = True
+                break
+        if not behind:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+# ---- rows on both sides, normalized (docs/lake.md "Types")
+
+Column = collections.namedtuple("Column", "name data_type column_type unsigned precision scale "
+                                          "fsp key")
+
+INTS = {"tinyint", "smallint", "mediumint", "int", "bigint", "year", "bit"}
+STRINGS = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json"}
+BINARIES = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "geometry",
+            "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
+            "geometrycollection"}
+
+
+def columns(cur, schema, table):
+    """The table's columns in order, from information_schema."""
+    cur.execute("SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, "
+                "DATETIME_PRECISION, COLUMN_KEY FROM information_schema.COLUMNS "
+                "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+                (schema, table))
+    out = []
+    for name, dtype, ctype, prec, scale, fsp, key in cur.fetchall():
+        out.append(Column(name, dtype.lower(), ctype.lower(), "unsigned" in ctype.lower(),
+                          prec, scale, fsp or 0, key == "PRI"))
+    return out
+
+
+def key_indexes(cols):
+    """Indexes of the primary key columns ([]: no key, rows compare as a multiset)."""
+    return [i for i, c in enumerate(cols) if c.key]
+
+
+def select_list(cols):
+    # pymysql reads FLOAT from its text, which MariaDB prints with 6 digits; the exact float32
+    # value comes back through DOUBLE.
+    return ", ".join(f"CAST(`{c.name}` AS DOUBLE)" if c.data_type == "float" else f"`{c.name}`"
+                     for c in cols)
+
+
+def time_text(td, fsp):
+    """A TIME as binlake's canonical text: [-]HH:MM:SS[.f*fsp] (HHH past 99 hours)."""
+    micros = td.days * 86400000000 + td.seconds * 1000000 + td.microseconds
+    sign = "-" if micros < 0 else ""
+    micros = abs(micros)
+    secs, frac = divmod(micros, 1000000)
+    text = f"{sign}{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"
+    if fsp:
+        text += "." + f"{frac:06d}"[:fsp]
+    return text
+
+
+def norm_source(c, v):
+    if v is None:
+        return None
+    t = c.data_type
+    if t == "bit":
+        return int.from_bytes(v, "big")
+    if t in INTS:
+        return int(v)
+    if t == "decimal":
+        return format(v, "f")
+    if t in ("float", "double"):
+        return float(v)
+    if t in ("date", "datetime", "timestamp"):
+        # pymysql gives a str for what Python cannot hold: zero dates, zero parts, year 0.
+        return None if isinstance(v, str) else v
+    if t == "time":
+        return time_text(v, c.fsp)
+    if t in BINARIES:
+        return bytes(v)
+    return v
+
+
+def norm_lake(c, v):
+    if v is None:
+        return None
+    t = c.data_type
+    if t in INTS:
+        return int(v)  # BIGINT UNSIGNED and BIT(64) are decimal(20,0)
+    if t == "decimal":
+        return v if isinstance(v, str) else format(v, "f")  # p > 38: the exact text
+    if t == "timestamp":
+        if v.tzinfo is None:
+            raise AssertionError(f"column {c.name}: a TIMESTAMP without a time zone in the lake")
+        return v.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    if t in BINARIES:
+        return bytes(v)
+    return v
+
+
+def source_rows(cur, schema, table, cols):
+    cur.execute(f"SELECT {select_list(cols)} FROM `{schema}`.`{table}`")
+    return [tuple(norm_source(c, v) for c, v in zip(cols, r)) for r in cur.fetchall()]
+
+
+def lake_table_rows(dt, cols):
+    """Normalized rows of a DeltaTable (None: no table), columns in `cols` order."""
+    if dt is None:
+        return None
+    data = dt.to_pyarrow_table()
+    names = [c.name for c in cols]
+    if sorted(data.column_names) != sorted(names):
+        raise AssertionError(f"lake columns {data.column_names} != source columns {names}")
+    lists = [data.column(n).to_pylist() for n in names]
+    return [tuple(norm_lake(c, v) for c, v in zip(cols, vals)) for vals in zip(*lists)]
+
+
+def lake_rows(lake, table, cols):
+    return lake_table_rows(lake.table(table), cols)
+
+
+def expected_types(c):
+    """(Delta type, Arrow type as pyarrow prints it) that docs/lake.md "Types" gives a column."""
+    t, u = c.data_type, c.unsigned
+    dec20 = ("decimal(20,0)", "decimal128(20, 0)")
+    simple = {"tinyint": ("short", "int16") if u else ("byte", "int8"),
+              "smallint": ("integer", "int32") if u else ("short", "int16"),
+              "mediumint": ("integer", "int32"),
+              "int": ("long", "int64") if u else ("integer", "int32"),
+              "bigint": dec20 if u else ("long", "int64"),
+              "float": ("float", "float"), "double": ("double", "double"),
+              "date": ("date", "date32[day]"), "datetime": ("timestamp_ntz", "timestamp[us]"),
+              "timestamp": ("timestamp", "timestamp[us, tz=UTC]"), "time": ("string", "string"),
+              "year": ("short", "int16")}
+    if t in simple:
+        return simple[t]
+    if t == "decimal":
+        if c.precision <= 38:
+            return f"decimal({c.precision},{c.scale})", f"decimal128({c.precision}, {c.scale})"
+        return "string", "string"
+    if t == "bit":
+        n = int(re.search(r"\((\d+)\)", c.column_type).group(1))
+        return ("long", "int64") if n < 64 else dec20
+    if t in STRINGS:
+        return "string", "string"
+    if t in BINARIES:
+        return "binary", "binary"
+    raise AssertionError(f"column {c.name}: no lake type for {c.column_type}")
+
+
+def schema_problems(dt, cols):
+    """Columns whose Delta or Arrow type in the lake is not the one docs/lake.md gives."""
+    delta = {f["name"]: f["type"] for f in json.loads(dt.schema().to_json())["fields"]}
+    arrow = {f.name: str(f.type) for f in dt.to_pyarrow_table().schema}
+    aliases = {"string_view": "string", "large_string": "string", "binary_view": "binary",
+               "large_binary": "binary"}
+    out = []
+    for c in cols:
+        want = expected_types(c)
+        got = (delta.get(c.name), aliases.get(arrow.get(c.name), arrow.get(c.name)))
+        if got != want:
+            out.append(f"{c.name} ({c.column_type}): lake {got}, docs/lake.md {want}")
+    return out
+
+
+def _order(row):
+    return tuple((v is not None, type(v).__name__, v if v is not None else 0) for v in row)
+
+
+def diff_rows(source, lake, cols, limit=5):
+    """Differences between the two sides' rows (lists of normalized tuples): a list of lines, empty
+    when equal. With a primary key rows pair up by key; without one they compare as multisets."""
+    if lake is None:
+        # A table empty at the full load has no LOAD file: its lake table starts with its first
+        # change file.
+        return [f"no lake table (source has {len(source)} rows)"] if source else []
+    key = key_indexes(cols)
+    names = [c.name for c in cols]
+    out = []
+    if key:
+        s = {tuple(r[i] for i in key): r for r in source}
+        lk = {tuple(r[i] for i in key): r for r in lake}
+        if len(lk) != len(lake):
+            out.append(f"the lake has {len(lake) - len(lk)} rows with a duplicate key")
+        for k in sorted(set(s) | set(lk), key=_order):
+            if s.get(k) == lk.get(k):
+                continue
+            if k not in lk:
+                out.append(f"key {k}: missing in the lake; source {s[k]}")
+            elif k not in s:
+                out.append(f"key {k}: not in the source; lake {lk[k]}")
+            else:
+                cells = [f"{n}: source {a!r} lake {b!r}" for n, a, b in zip(names, s[k], lk[k])
+                         if a != b]
+                out.append(f"key {k}: " + "; ".join(cells))
+    else:
+        s, lk = collections.Counter(source), collections.Counter(lake)
+        for r in sorted(set(s) | set(lk), key=_order):
+            if s[r] != lk[r]:
+                out.append(f"row {r}: {s[r]} in the source, {lk[r]} in the lake")
+    return out[:limit] + ([f"... {len(out) - limit} more"] if len(out) > limit else [])
+
+
+def compare_tables(cur, lake, cols):
+    """Every table of `cols` ({table: columns}): (source rows compared, ["table: difference"])."""
+    rows, problems = 0, []
+    for t, c in cols.items():
+        src = source_rows(cur, lake.schema, t, c)
+        rows += len(src)
+        problems += [f"{t}: {line}" for line in diff_rows(src, lake_rows(lake, t, c), c)]
+    return rows, problems
