@@ -364,6 +364,11 @@ class Applier {
   Status Commit(Table* t, int64_t version, const std::vector<std::string>& actions, bool* won) {
     BL_ASSIGN_OR_RETURN(*won, TryCommitDelta(t->dir, version, actions));
     if (*won) stats_->commits++;
+    // The commit stands either way: a failed checkpoint only leaves readers more log to replay.
+    if (*won) {
+      Status cp = MaybeCheckpoint(t->dir, version, o_.checkpoints);
+      if (!cp.ok()) Warn("checkpoint of " + t->dir + ": " + cp.message());
+    }
     return Status::Ok();
   }
 
