@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "lake/csv_lake.h"
 #include "lake/lake.h"
 #include "lake/lake_internal.h"
 #include "staging/files.h"
@@ -575,6 +576,7 @@ class Applier {
 }  // namespace
 
 Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std::string>& files) {
+  if (options.format == LakeFormat::kCsv) return ApplyCsvFiles(options, files);
   if (options.lake.empty()) return Status::InvalidArgument("the lake folder is required (--lake)");
   if (options.buckets < 1) return Status::InvalidArgument("buckets must be at least 1");
   ApplyStats stats;

@@ -84,6 +84,9 @@ Result<std::shared_ptr<arrow::Table>> ReadLakeTable(const std::string& table_dir
 
 // ---- apply
 
+// What the apply writes: Delta tables, or plain CSV files (docs/lake.md "The CSV lake").
+enum class LakeFormat { kDelta, kCsv };
+
 struct ApplyOptions {
   std::string lake;     // lake root: <lake>/<schema>/<table>/
   std::string staging;  // staging root; empty: three levels above each file
@@ -92,6 +95,7 @@ struct ApplyOptions {
   bool reject_without_primary_key = false;       // else whole-row identity
   std::function<void(const std::string&)> warn;  // merge anomalies; default: stderr
 
+  LakeFormat format = LakeFormat::kDelta;
   CheckpointOptions checkpoints;  // Delta log checkpoints after commits
 };
 
