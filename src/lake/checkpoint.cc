@@ -276,7 +276,8 @@ void RemoveStaleTemps(const std::string& dir) {
 
 }  // namespace
 
-Result<std::vector<json>> ReadCheckpointActions(const std::string& path, bool with_tombstones) {
+Status ReadCheckpointActions(const std::string& path, bool with_tombstones,
+                             const std::function<Status(const json&)>& action) {
   auto in = arrow::io::ReadableFile::Open(path);
   if (!in.ok()) {
     if (access(path.c_str(), F_OK) != 0) return Status::NotFound(path + " does not exist");
@@ -286,10 +287,10 @@ Result<std::vector<json>> ReadCheckpointActions(const std::string& path, bool wi
   if (!reader.ok()) return Status::Corruption(path + ": " + reader.status().ToString());
   std::shared_ptr<arrow::Schema> schema;
   BL_RETURN_IF_ERROR(Check((*reader)->GetSchema(&schema), path));
-  std::vector<json> actions;
-  int protocols = 0, metadatas = 0;
-  std::vector<std::string> columns = {"protocol", "metaData", "txn", "add", "sidecar"};
+  // The sidecar column first: a checkpoint that points elsewhere is refused before any action.
+  std::vector<std::string> columns = {"sidecar", "protocol", "metaData", "txn", "add"};
   if (with_tombstones) columns.push_back("remove");
+  int protocols = 0, metadatas = 0;
   for (const auto& name : columns) {
     const int idx = schema->GetFieldIndex(name);
     if (idx < 0) continue;
@@ -305,7 +306,7 @@ Result<std::vector<json>> ReadCheckpointActions(const std::string& path, bool wi
         }
         protocols += name == "protocol";
         metadatas += name == "metaData";
-        actions.push_back(json{{name, ArrowToJson(*chunk, i)}});
+        BL_RETURN_IF_ERROR(action(json{{name, ArrowToJson(*chunk, i)}}));
       }
     }
   }
@@ -315,7 +316,7 @@ Result<std::vector<json>> ReadCheckpointActions(const std::string& path, bool wi
                               " metaData actions; a checkpoint has one "
                               "of each");
   }
-  return actions;
+  return Status::Ok();
 }
 
 Status WriteDeltaCheckpoint(const std::string& table_dir, int64_t version) {
@@ -338,28 +339,54 @@ Status WriteDeltaCheckpoint(const std::string& table_dir, int64_t version) {
   if (r != state.snap.configuration.end()) retention = ParseInterval(r->second).value_or(retention);
   const int64_t expired_before = NowMillis() - retention;
 
-  std::vector<json> rows;
-  rows.push_back(json{{"protocol", state.protocol}});
-  rows.push_back(json{{"metaData", state.metadata}});
-  for (const auto& [app, txn] : state.txns) rows.push_back(json{{"txn", txn}});
-  for (const auto& [path, add] : state.adds) rows.push_back(json{{"add", add}});
-  for (const auto& [path, rm] : state.tombstones) {
-    auto ts = rm.find("deletionTimestamp");
-    if (ts == rm.end() || !ts->is_number_integer() || ts->get<int64_t>() < expired_before) continue;
-    rows.push_back(json{{"remove", rm}});
+  // One row per action; a row's JSON is built when its column is written, one at a time.
+  struct Row {
+    char kind;  // the column: p(rotocol) m(etaData) t(xn) a(dd) r(emove)
+    const std::string* path = nullptr;
+    const json* body = nullptr;
+    const Tombstone* tombstone = nullptr;
+  };
+  std::vector<Row> rows;
+  rows.push_back({'p', nullptr, &state.protocol});
+  rows.push_back({'m', nullptr, &state.metadata});
+  for (const auto& [app, txn] : state.txns) rows.push_back({'t', nullptr, &txn});
+  for (const auto& [path, add] : state.adds) rows.push_back({'a', nullptr, &add});
+  for (const auto& [path, t] : state.tombstones) {
+    if (t.deletion_timestamp < expired_before) continue;
+    rows.push_back({'r', &path, nullptr, &t});
   }
 
   const auto schema = CheckpointSchema();
   arrow::ArrayVector arrays;
   for (const auto& f : schema->fields()) {
+    const std::string& col = f->name();
+    const char kind = col == "protocol"   ? 'p'
+                      : col == "metaData" ? 'm'
+                      : col == "txn"      ? 't'
+                      : col == "add"      ? 'a'
+                                          : 'r';
     auto b = arrow::MakeBuilder(f->type());
     if (!b.ok()) return Status::Internal(b.status().ToString());
-    for (const auto& row : rows) {
-      auto it = row.find(f->name());
-      BL_RETURN_IF_ERROR(AppendJson(it == row.end() ? nullptr : &*it, *f->type(), b->get()));
+    for (const Row& row : rows) {
+      if (row.kind != kind) {
+        BL_RETURN_IF_ERROR(Check((*b)->AppendNull(), "checkpoint " + col));
+      } else if (row.body) {
+        BL_RETURN_IF_ERROR(AppendJson(row.body, *f->type(), b->get()));
+      } else {
+        const Tombstone& t = *row.tombstone;
+        json rm = {{"path", *row.path},
+                   {"deletionTimestamp", t.deletion_timestamp},
+                   {"dataChange", t.data_change},
+                   {"extendedFileMetadata", t.extended_file_metadata}};
+        if (t.size >= 0) rm["size"] = t.size;
+        if (!t.partition_values.empty()) {
+          rm["partitionValues"] = json::parse(t.partition_values, nullptr, false);
+        }
+        BL_RETURN_IF_ERROR(AppendJson(&rm, *f->type(), b->get()));
+      }
     }
     std::shared_ptr<arrow::Array> a;
-    BL_RETURN_IF_ERROR(Check((*b)->Finish(&a), "checkpoint " + f->name()));
+    BL_RETURN_IF_ERROR(Check((*b)->Finish(&a), "checkpoint " + col));
     arrays.push_back(std::move(a));
   }
   const auto table = arrow::Table::Make(schema, arrays, static_cast<int64_t>(rows.size()));

@@ -28,6 +28,11 @@ int64_t GetInt(const json& o, const char* key) {
   return it != o.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
+bool GetBool(const json& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_boolean() && it->get<bool>();
+}
+
 bool IsDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -100,11 +105,19 @@ Status ApplyAction(const json& j, bool full, DeltaLogState* s, const std::string
       s->adds[path] = a;
     }
   } else if (auto it = j.find("remove"); it != j.end() && it->is_object()) {
-    const std::string path = GetString(*it, "path");
+    const json& r = *it;
+    const std::string path = GetString(r, "path");
     snap.files.erase(path);
     if (full) {
       s->adds.erase(path);
-      s->tombstones[path] = *it;
+      Tombstone& t = s->tombstones[path];
+      t.deletion_timestamp = GetInt(r, "deletionTimestamp");
+      auto size = r.find("size");
+      t.size = size != r.end() && size->is_number_integer() ? size->get<int64_t>() : -1;
+      t.data_change = GetBool(r, "dataChange");
+      t.extended_file_metadata = GetBool(r, "extendedFileMetadata");
+      auto pv = r.find("partitionValues");
+      t.partition_values = pv != r.end() && pv->is_object() ? pv->dump() : std::string();
     }
   } else if (auto it = j.find("txn"); it != j.end() && it->is_object()) {
     const std::string app = GetString(*it, "appId");
@@ -211,14 +224,8 @@ Result<DeltaLogState> ReplayDeltaLog(const std::string& table_dir, const ReplayO
     if (i < candidates.size()) {
       const int64_t cp = candidates[i];
       const std::string path = staging::JoinPath(log_dir, CheckpointName(cp));
-      auto actions = ReadCheckpointActions(path, o.full);
-      Status st = actions.status();
-      if (st.ok()) {
-        for (const auto& a : *actions) {
-          st = ApplyAction(a, o.full, &s, path);
-          if (!st.ok()) break;
-        }
-      }
+      Status st = ReadCheckpointActions(
+          path, o.full, [&](const json& a) { return ApplyAction(a, o.full, &s, path); });
       if (!st.ok()) {
         // Not usable (torn copy, unknown layout): an older checkpoint or the JSON log may do.
         if (st.code() == StatusCode::kNotSupported && why.empty()) why = st.message();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,13 +15,24 @@
 
 namespace binlake::lake {
 
+// A remove tombstone as a checkpoint keeps it. Compact: a week of them (the default expiry) on a
+// table committed to every second is hundreds of thousands.
+struct Tombstone {
+  int64_t deletion_timestamp = 0;  // 0: absent
+  int64_t size = -1;               // -1: absent
+  bool data_change = false;
+  bool extended_file_metadata = false;
+  std::string partition_values;  // the JSON object's text; empty: absent
+  bool operator==(const Tombstone&) const = default;
+};
+
 // Everything a checkpoint holds. The action bodies are kept only with ReplayOptions::full.
 struct DeltaLogState {  // NOLINT(bugprone-exception-escape): moving nlohmann::json never throws
   DeltaSnapshot snap;
-  nlohmann::json protocol, metadata;                 // the latest protocol / metaData bodies
-  std::map<std::string, nlohmann::json> adds;        // path -> add body
-  std::map<std::string, nlohmann::json> tombstones;  // path -> remove body
-  std::map<std::string, nlohmann::json> txns;        // appId -> txn body
+  nlohmann::json protocol, metadata;            // the latest protocol / metaData bodies
+  std::map<std::string, nlohmann::json> adds;   // path -> add body
+  std::map<std::string, Tombstone> tombstones;  // path -> remove
+  std::map<std::string, nlohmann::json> txns;   // appId -> txn body
 };
 
 struct ReplayOptions {
@@ -41,10 +53,11 @@ std::optional<LastCheckpoint> ReadLastCheckpoint(const std::string& log_dir);
 
 std::string CheckpointName(int64_t version);  // 00000000000000000100.checkpoint.parquet
 
-// The actions of a classic single-file checkpoint, one JSON object per row ({"add": {...}}):
-// protocol, metaData, txn, add and (with `with_tombstones`) remove. Unknown columns are ignored;
-// NotSupported for a V2 checkpoint that points to sidecar files.
-Result<std::vector<nlohmann::json>> ReadCheckpointActions(const std::string& path,
-                                                          bool with_tombstones);
+// Calls `action` with each action of a classic single-file checkpoint as the JSON log has it
+// ({"add": {...}}): protocol, metaData, txn, add and (with `with_tombstones`) remove. Unknown
+// columns are ignored; NotSupported for a V2 checkpoint that points to sidecar files, Corruption
+// without exactly one protocol and one metaData.
+Status ReadCheckpointActions(const std::string& path, bool with_tombstones,
+                             const std::function<Status(const nlohmann::json&)>& action);
 
 }  // namespace binlake::lake
