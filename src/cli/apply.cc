@@ -11,7 +11,8 @@ namespace binlake::cli {
 namespace {
 
 constexpr const char* kApplyHelp =
-    R"(usage: binlake apply [--config FILE] [--lake DIR] [--staging DIR] [--buckets N] FILE...
+    R"(usage: binlake apply [--config FILE] [--lake DIR] [--staging DIR] [--buckets N] [--format F]
+                     FILE...
 
 Applies staging CSV files (<staging>/<schema>/<table>/NAME.csv) to the lake's tables under
 <lake>/<schema>/<table>/: Delta Lake tables, or plain CSV files with [lake] format = "csv"
@@ -22,8 +23,8 @@ changed are rewritten.
 options:
   --config FILE    take [lake], [capture] staging and [capture.csv] from the config, as `binlake run`
                    does (the options below override it)
-  --lake DIR       the lake root (default: .binlake/lake)
-  --staging DIR    the staging root (default: three folders above each FILE)
+  --lake DIR       the lake root (default: .binlake/lake, or [lake] path)
+  --staging DIR    the staging root (default: three folders above each FILE, or [capture] staging)
   --buckets N      buckets of a new table (default 16; an existing table keeps its count)
   --format F       delta (default) or csv
   --no-pk-reject   refuse tables without a primary key (default: whole-row identity)
