@@ -1,6 +1,7 @@
-// `binlake apply`: merges staged CSV files into the lake's Delta tables (the "Glue job").
+// `binlake apply`: merges staged CSV files into the lake's tables (the "Glue job").
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "cli/commands.h"
@@ -10,45 +11,70 @@ namespace binlake::cli {
 namespace {
 
 constexpr const char* kApplyHelp =
-    R"(usage: binlake apply [--lake DIR] [--staging DIR] [--buckets N] [--threads N] FILE...
+    R"(usage: binlake apply [--config FILE] [--lake DIR] [--staging DIR] [--buckets N] [--threads N]
+                      [--format F] FILE...
 
-Applies staging CSV files (<staging>/<schema>/<table>/NAME.csv) to Delta Lake tables under
-<lake>/<schema>/<table>/ (docs/lake.md). LOAD files rebuild their table from all its LOAD files;
-change files are merged in sequence order, each exactly once (a file already applied is a no-op).
-Only the buckets whose keys changed are rewritten.
+Applies staging CSV files (<staging>/<schema>/<table>/NAME.csv) to the lake's tables under
+<lake>/<schema>/<table>/: Delta Lake tables, or plain CSV files with [lake] format = "csv"
+(docs/lake.md). LOAD files rebuild their table from all its LOAD files; change files are merged in
+sequence order, each exactly once (a file already applied is a no-op). Only the buckets whose keys
+changed are rewritten.
 
 options:
-  --lake DIR       the lake root (default: .binlake/lake)
-  --staging DIR    the staging root (default: three folders above each FILE)
+  --config FILE    take [lake], [capture] staging and [capture.csv] from the config, as `binlake run`
+                   does (the options below override it)
+  --lake DIR       the lake root (default: .binlake/lake, or [lake] path)
+  --staging DIR    the staging root (default: three folders above each FILE, or [capture] staging)
   --buckets N      buckets of a new table (default: at most 512Ki rows of the full load per
                    bucket, a power of two >= 16; an existing table keeps its count)
   --threads N      buckets rewritten in parallel, LOAD files parsed by (default: one per core)
+  --format F       delta (default) or csv
   --no-pk-reject   refuse tables without a primary key (default: whole-row identity)
 )";
 
 }  // namespace
+
+lake::ApplyOptions ApplyOptionsFromConfig(const config::Config& cfg) {
+  lake::ApplyOptions a;
+  a.lake = cfg.lake.path;
+  a.staging = cfg.capture.staging;
+  a.buckets = static_cast<int>(cfg.lake.buckets);
+  a.csv = CsvFromConfig(cfg.capture);
+  a.reject_without_primary_key = cfg.lake.no_primary_key == "reject";
+  a.format = cfg.lake.format == "csv" ? lake::LakeFormat::kCsv : lake::LakeFormat::kDelta;
+  a.checkpoints.interval = static_cast<int>(cfg.lake.checkpoint_interval);
+  a.checkpoints.log_retention_versions = static_cast<int>(cfg.lake.log_retention_versions);
+  return a;
+}
 
 int ApplyCommand(const Args& args) {
   if (WantsHelp(args)) {
     std::fputs(kApplyHelp, stdout);
     return 0;
   }
-  lake::ApplyOptions opts;
-  opts.lake = ".binlake/lake";
+  std::string config_path;
+  std::optional<std::string> lake, staging, format;
+  std::optional<int> buckets, threads;
+  bool no_pk_reject = false;
   std::vector<std::string> files;
   for (size_t i = 0; i < args.size(); i++) {
-    if (args[i] == "--lake" && i + 1 < args.size()) {
-      opts.lake = args[++i];
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      config_path = args[++i];
+    } else if (args[i] == "--lake" && i + 1 < args.size()) {
+      lake = args[++i];
     } else if (args[i] == "--staging" && i + 1 < args.size()) {
-      opts.staging = args[++i];
+      staging = args[++i];
     } else if (args[i] == "--buckets" && i + 1 < args.size()) {
-      opts.buckets = std::atoi(args[++i].c_str());
-      if (opts.buckets < 1) return Fail("apply: --buckets needs a positive number");
+      buckets = std::atoi(args[++i].c_str());
+      if (*buckets < 1) return Fail("apply: --buckets needs a positive number");
+    } else if (args[i] == "--format" && i + 1 < args.size()) {
+      format = args[++i];
+      if (*format != "delta" && *format != "csv") return Fail("apply: --format is delta or csv");
     } else if (args[i] == "--threads" && i + 1 < args.size()) {
-      opts.threads = std::atoi(args[++i].c_str());
-      if (opts.threads < 1) return Fail("apply: --threads needs a positive number");
+      threads = std::atoi(args[++i].c_str());
+      if (*threads < 1) return Fail("apply: --threads needs a positive number");
     } else if (args[i] == "--no-pk-reject") {
-      opts.reject_without_primary_key = true;
+      no_pk_reject = true;
     } else if (!args[i].empty() && args[i][0] == '-') {
       return Fail("apply: unknown option " + args[i] + " (see binlake apply --help)");
     } else {
@@ -56,6 +82,19 @@ int ApplyCommand(const Args& args) {
     }
   }
   if (files.empty()) return Fail("apply: no staging FILE given (see binlake apply --help)");
+  lake::ApplyOptions opts;
+  opts.lake = ".binlake/lake";
+  if (!config_path.empty()) {
+    auto cfg = config::LoadConfig(config_path);
+    if (!cfg.ok()) return Fail("apply: " + cfg.status().message());
+    opts = ApplyOptionsFromConfig(*cfg);
+  }
+  if (lake) opts.lake = *lake;
+  if (staging) opts.staging = *staging;
+  if (buckets) opts.buckets = *buckets;
+  if (threads) opts.threads = *threads;
+  if (format) opts.format = *format == "csv" ? lake::LakeFormat::kCsv : lake::LakeFormat::kDelta;
+  if (no_pk_reject) opts.reject_without_primary_key = true;
   auto stats = lake::ApplyFiles(opts, files);
   if (!stats.ok()) return Fail("apply: " + stats.status().message());
   std::printf(

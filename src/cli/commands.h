@@ -7,6 +7,7 @@
 #include "binlog/client.h"
 #include "binlog/decoder.h"
 #include "config/config.h"
+#include "lake/lake.h"
 #include "source/capture.h"
 
 namespace binlake::cli {
@@ -27,6 +28,8 @@ int VerifyCommand(const Args& args);
 Result<source::CaptureOptions> CaptureOptionsFromConfig(const config::Config& cfg);
 // The staging CSV dialect of [capture.csv]: the capture writes it, the apply reads it.
 staging::CsvOptions CsvFromConfig(const config::CaptureConfig& cc);
+// The apply a config describes: [lake], the staging root and [capture.csv] (apply, trigger, run).
+lake::ApplyOptions ApplyOptionsFromConfig(const config::Config& cfg);
 // Capture log lines on stderr; progress redraws in place on a terminal.
 source::CaptureLog MakeCaptureLog(bool* transient_shown);
 

@@ -14,8 +14,9 @@ constexpr const char* kTriggerHelp = R"(usage: binlake trigger --config FILE [op
 
 The seed's S3 trigger + Lambda: watches the staging folder (inotify, with a listing every
 lake.trigger_poll_ms as a safety net) and applies each new file exactly once, in name order per
-table, tables in parallel, into the Delta tables under [lake] path. Its state survives restarts
-(the Delta log records each applied file's sequence). SIGINT/SIGTERM stop it after the current file.
+table, tables in parallel, into the tables under [lake] path (Delta, or CSV with format = "csv").
+Its state survives restarts (the Delta log, or the CSV table's state file, records each applied
+file's sequence). SIGINT/SIGTERM stop it after the current file.
 
 options:
   --config FILE   the TOML config ([capture] staging and csv, [lake], docs/config.md)
@@ -38,11 +39,7 @@ void OnSignal(int) { g_stop.store(true); }
 trigger::TriggerOptions TriggerFromConfig(const config::Config& cfg) {
   trigger::TriggerOptions t;
   t.staging = cfg.capture.staging;
-  t.apply.lake = cfg.lake.path;
-  t.apply.staging = cfg.capture.staging;
-  t.apply.buckets = static_cast<int>(cfg.lake.buckets);
-  t.apply.csv = CsvFromConfig(cfg.capture);
-  t.apply.reject_without_primary_key = cfg.lake.no_primary_key == "reject";
+  t.apply = ApplyOptionsFromConfig(cfg);
   t.poll_ms = cfg.lake.trigger_poll_ms;
   t.parallelism = static_cast<int>(cfg.lake.trigger_parallelism);
   return t;

@@ -208,15 +208,31 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
     BL_RETURN_IF_ERROR(ParseCapture(*cap, origin, &c.capture));
   }
   if (const toml::table* lk = root["lake"].as_table()) {
-    BL_RETURN_IF_ERROR(CheckKeys(
-        *lk, {"path", "buckets", "no_primary_key", "trigger_poll_ms", "trigger_parallelism"},
-        "lake", origin));
+    BL_RETURN_IF_ERROR(
+        CheckKeys(*lk,
+                  {"path", "buckets", "no_primary_key", "trigger_poll_ms", "trigger_parallelism",
+                   "format", "checkpoint_interval", "log_retention_versions"},
+                  "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "path", &c.lake.path, "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "buckets", &c.lake.buckets, "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "no_primary_key", &c.lake.no_primary_key, "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "trigger_poll_ms", &c.lake.trigger_poll_ms, "lake", origin));
     BL_RETURN_IF_ERROR(
         Get(*lk, "trigger_parallelism", &c.lake.trigger_parallelism, "lake", origin));
+    BL_RETURN_IF_ERROR(Get(*lk, "format", &c.lake.format, "lake", origin));
+    BL_RETURN_IF_ERROR(
+        Get(*lk, "checkpoint_interval", &c.lake.checkpoint_interval, "lake", origin));
+    BL_RETURN_IF_ERROR(
+        Get(*lk, "log_retention_versions", &c.lake.log_retention_versions, "lake", origin));
+    if (c.lake.format != "delta" && c.lake.format != "csv") {
+      return Status::InvalidArgument(origin + ": lake.format '" + c.lake.format +
+                                     "' is not one of delta, csv");
+    }
+    if (c.lake.checkpoint_interval > 1000000 || c.lake.log_retention_versions > 1000000000) {
+      return Status::InvalidArgument(origin +
+                                     ": lake.checkpoint_interval or "
+                                     "lake.log_retention_versions out of range");
+    }
     if (lk->contains("buckets") && (c.lake.buckets < 1 || c.lake.buckets > 65536)) {
       return Status::InvalidArgument(origin + ": lake.buckets must be 1..65536");
     }

@@ -65,6 +65,9 @@ struct LakeConfig {
   std::string no_primary_key = "whole-row";  // whole-row | reject
   uint32_t trigger_poll_ms = 1000;
   uint32_t trigger_parallelism = 2;
+  std::string format = "delta";         // delta | csv (plain CSV files, docs/lake.md)
+  uint32_t checkpoint_interval = 100;   // a Delta log checkpoint every N versions; 0: none
+  uint32_t log_retention_versions = 0;  // > 0: older JSON commits are deleted; 0: kept
 };
 
 struct Config {

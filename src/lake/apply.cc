@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "lake/bucket_file.h"
+#include "lake/csv_lake.h"
 #include "lake/lake.h"
 #include "lake/lake_internal.h"
 #include "lake/merge.h"
@@ -514,6 +515,11 @@ class Applier {
   Status Commit(Table* t, int64_t version, const std::vector<std::string>& actions, bool* won) {
     BL_ASSIGN_OR_RETURN(*won, TryCommitDelta(t->dir, version, actions));
     if (*won) stats_->commits++;
+    // The commit stands either way: a failed checkpoint only leaves readers more log to replay.
+    if (*won) {
+      Status cp = MaybeCheckpoint(t->dir, version, o_.checkpoints);
+      if (!cp.ok()) Warn("checkpoint of " + t->dir + ": " + cp.message());
+    }
     return Status::Ok();
   }
 
@@ -691,6 +697,7 @@ class Applier {
 }  // namespace
 
 Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std::string>& files) {
+  if (options.format == LakeFormat::kCsv) return ApplyCsvFiles(options, files);
   if (options.lake.empty()) return Status::InvalidArgument("the lake folder is required (--lake)");
   if (options.buckets < 0)
     return Status::InvalidArgument("buckets must be at least 1 (0: automatic)");
@@ -755,7 +762,9 @@ Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std
     }
     std::sort(cdc.begin(), cdc.end(),
               [](const auto& x, const auto& y) { return x.first.sequence < y.first.sequence; });
-    for (const auto& [m, n] : cdc) BL_RETURN_IF_ERROR(applier.ApplyCdc(&t, n, m));
+    for (const auto& [m, n] : cdc) {
+      BL_RETURN_IF_ERROR(applier.ApplyCdc(&t, n, m));
+    }
   }
   return stats;
 }

@@ -1,4 +1,4 @@
-// The Delta log: replay to the active files and txn versions; commit a version only if absent.
+// The Delta log: commit a version only if absent; read the active files (the replay: delta_log.cc).
 #include <arrow/io/file.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,57 +20,6 @@ std::string DeltaLogName(int64_t version) {
   char name[32];
   std::snprintf(name, sizeof(name), "%020lld.json", static_cast<long long>(version));
   return name;
-}
-
-Result<DeltaSnapshot> ReadDeltaLog(const std::string& table_dir) {
-  DeltaSnapshot snap;
-  const std::string log_dir = staging::JoinPath(table_dir, "_delta_log");
-  if (access(staging::JoinPath(log_dir, "_last_checkpoint").c_str(), F_OK) == 0) {
-    return Status::NotSupported(log_dir + " has a checkpoint, which binlake cannot read yet");
-  }
-  for (int64_t v = 0;; v++) {
-    const std::string path = staging::JoinPath(log_dir, DeltaLogName(v));
-    auto text = staging::ReadWholeFile(path);
-    if (!text.ok()) {
-      if (text.status().code() == StatusCode::kNotFound) break;
-      return text.status();
-    }
-    size_t pos = 0;
-    while (pos < text->size()) {
-      size_t nl = text->find('\n', pos);
-      if (nl == std::string::npos) nl = text->size();
-      const std::string_view line(text->data() + pos, nl - pos);
-      pos = nl + 1;
-      if (line.empty()) continue;
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) {
-        return Status::Corruption(path + ": a line is not a JSON action");
-      }
-      if (j.contains("add")) {
-        const auto& a = j["add"];
-        snap.files[a.value("path", "")] = a.value("size", int64_t{0});
-      } else if (j.contains("remove")) {
-        snap.files.erase(j["remove"].value("path", ""));
-      } else if (j.contains("txn")) {
-        snap.txns[j["txn"].value("appId", "")] = j["txn"].value("version", int64_t{0});
-      } else if (j.contains("metaData")) {
-        const auto& m = j["metaData"];
-        snap.table_id = m.value("id", "");
-        snap.schema_string = m.value("schemaString", "");
-        snap.configuration.clear();
-        if (m.contains("configuration") && m["configuration"].is_object()) {
-          for (const auto& [k, val] : m["configuration"].items()) {
-            if (val.is_string()) snap.configuration[k] = val.get<std::string>();
-          }
-        }
-      } else if (j.contains("protocol")) {
-        snap.min_reader = j["protocol"].value("minReaderVersion", 0);
-        snap.min_writer = j["protocol"].value("minWriterVersion", 0);
-      }
-    }
-    snap.version = v;
-  }
-  return snap;
 }
 
 Result<bool> TryCommitDelta(const std::string& table_dir, int64_t version,

@@ -54,18 +54,38 @@ struct DeltaSnapshot {
   int min_reader = 0, min_writer = 0;
   std::map<std::string, int64_t> files;  // active data files (path -> size)
   std::map<std::string, int64_t> txns;   // appId -> version
+  int64_t checkpoint_version = -1;       // the checkpoint the replay started from; -1: none
 };
 
-// Replays `<table_dir>/_delta_log/*.json` from version 0.
+// The latest version: from the newest usable classic checkpoint (`_last_checkpoint`, else a
+// listing of `_delta_log`), then the JSON commits after it; without one, from version 0.
 Result<DeltaSnapshot> ReadDeltaLog(const std::string& table_dir);
 // Creates `_delta_log/<version>.json` only if absent (temp file + link(2), fsynced): false when
 // another writer committed that version first.
 Result<bool> TryCommitDelta(const std::string& table_dir, int64_t version,
                             const std::vector<std::string>& action_lines);
+// Writes the classic checkpoint `_delta_log/<version:020>.checkpoint.parquet` of a committed
+// version (temp file, fsync, rename), then points `_last_checkpoint` at it the same way.
+Status WriteDeltaCheckpoint(const std::string& table_dir, int64_t version);
+
+// What the apply does after each commit (docs/lake.md "Checkpoints").
+struct CheckpointOptions {
+  int interval = 100;              // a checkpoint every `interval` versions; 0: never
+  int log_retention_versions = 0;  // > 0: JSON commits older than the checkpoint covering
+                                   // version - N are deleted; 0: the log is kept whole
+};
+// Writes a checkpoint when `version` is a multiple of the interval or the last checkpoint is at
+// least an interval behind (a crash may have skipped one); then the optional log cleanup.
+Status MaybeCheckpoint(const std::string& table_dir, int64_t version,
+                       const CheckpointOptions& options);
+
 // Reads the active files of the table's latest version into one Arrow table (tests, tools).
 Result<std::shared_ptr<arrow::Table>> ReadLakeTable(const std::string& table_dir);
 
 // ---- apply
+
+// What the apply writes: Delta tables, or plain CSV files (docs/lake.md "The CSV lake").
+enum class LakeFormat { kDelta, kCsv };
 
 struct ApplyOptions {
   std::string lake;     // lake root: <lake>/<schema>/<table>/
@@ -81,6 +101,9 @@ struct ApplyOptions {
   staging::CsvOptions csv;
   bool reject_without_primary_key = false;       // else whole-row identity
   std::function<void(const std::string&)> warn;  // merge anomalies; default: stderr
+
+  LakeFormat format = LakeFormat::kDelta;
+  CheckpointOptions checkpoints;  // Delta log checkpoints after commits
 };
 
 struct ApplyStats {

@@ -339,6 +339,8 @@ TEST_F(ApplyTest, BadRecordsNameTheFileAndLine) {
   EXPECT_NE(s.status().message().find(change + ":3: the Op field is not I, U or D"),
             std::string::npos)
       << s.status().message();
+}
+
 // MariaDB's information_schema spells 4-byte characters in ENUM/SET names as '?', so the first
 // TABLE_MAP registers a second schema version that differs only there: its change files apply.
 // A version whose lake columns differ stays refused (schema evolution comes later).

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The lake written by `binlake apply`, read back by an independent reader (delta-rs `deltalake`).
 
-Writes staging files directly (docs/staging.md): a LOAD file and two change files with their
-manifests and schema, applies them, and checks exact rows and types, idempotence and bucket reuse.
+Writes staging files directly (docs/staging.md): a LOAD file and change files with their
+manifests and schema, applies them, and checks exact rows and types, idempotence and bucket reuse;
+then a table of 250 commits: binlake's log checkpoints read by delta-rs (with the JSON log before
+them deleted), the txn version delta-rs sees, and a delta-rs checkpoint read by binlake.
 usage: lake_deltalake_test.py BINLAKE
 """
 import decimal
@@ -10,6 +12,7 @@ import datetime
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -61,17 +64,21 @@ def apply(lake, files):
     return out.stdout
 
 
-def main():
+def write_schema(staging):
+    sdir = os.path.join(staging, "_binlake", "schemas", "db", "t")
+    os.makedirs(sdir)
+    cols = [{"name": n, "mysql_type": t, "binlog_type": b, "binlog_meta": 0, "nullable": True,
+             "unsigned": "unsigned" in t, "collation": 63, "enum_values": [], "pk_position": p}
+            for n, t, b, p in COLS]
+    with open(os.path.join(sdir, "00001.json"), "w") as f:
+        json.dump({"schema": "db", "table": "t", "version": 1, "since": pos(4),
+                   "columns": cols}, f, indent=2)
+
+
+def types_and_idempotence():
     with tempfile.TemporaryDirectory() as d:
         staging, lake = os.path.join(d, "staging"), os.path.join(d, "lake")
-        sdir = os.path.join(staging, "_binlake", "schemas", "db", "t")
-        os.makedirs(sdir)
-        cols = [{"name": n, "mysql_type": t, "binlog_type": b, "binlog_meta": 0, "nullable": True,
-                 "unsigned": "unsigned" in t, "collation": 63, "enum_values": [], "pk_position": p}
-                for n, t, b, p in COLS]
-        with open(os.path.join(sdir, "00001.json"), "w") as f:
-            json.dump({"schema": "db", "table": "t", "version": 1, "since": pos(4),
-                       "columns": cols}, f, indent=2)
+        write_schema(staging)
         load = write(staging, "LOAD00000001.csv", "load", 1, [row(i, "n") for i in range(1, 21)])
         c1 = write(staging, "20240101-000000000-0000000001.csv", "cdc", 1,
                    ["U," + row(3, "three"), "D," + row(4, "n")])
@@ -108,5 +115,77 @@ def main():
         print("ok: %d rows, version %d" % (len(rows), dt.version()))
 
 
+def change_name(seq):
+    return "20240101-000000000-%010d.csv" % seq
+
+
+def names_by_id(dt):
+    return {r["id"]: r["name"] for r in dt.to_pyarrow_table().to_pylist()}
+
+
+def log_files(table):
+    return sorted(os.listdir(os.path.join(table, "_delta_log")))
+
+
+def checkpoints():
+    with tempfile.TemporaryDirectory() as d:
+        staging, lake = os.path.join(d, "staging"), os.path.join(d, "lake")
+        write_schema(staging)
+        expected = {i: "n" for i in range(1, 21)}
+        files = [write(staging, "LOAD00000001.csv", "load", 1, [row(i, "n") for i in range(1, 21)])]
+        for seq in range(1, 251):  # versions 1..250: updates, inserts and deletes
+            if seq % 10 == 0:
+                line, expected[20 + seq // 10] = "I," + row(20 + seq // 10, "i%d" % seq), "i%d" % seq
+            elif seq % 10 == 5 and seq > 10:
+                line = "D," + row(20 + seq // 10, "x")
+                del expected[20 + seq // 10]
+            else:
+                line, expected[seq % 20 + 1] = "U," + row(seq % 20 + 1, "v%d" % seq), "v%d" % seq
+            files.append(write(staging, change_name(seq), "cdc", seq, [line]))
+        out = apply(lake, files)
+        assert "commits=251 " in out, out
+        table = os.path.join(lake, "db", "t")
+        logs = log_files(table)
+        cps = [f for f in logs if "checkpoint" in f]
+        assert cps == ["%020d.checkpoint.parquet" % 100, "%020d.checkpoint.parquet" % 200,
+                       "_last_checkpoint"], cps
+        with open(os.path.join(table, "_delta_log", "_last_checkpoint")) as f:
+            assert json.load(f)["version"] == 200
+        dt = deltalake.DeltaTable(table)
+        assert dt.version() == 250, dt.version()
+        assert dt.transaction_version("binlake:db.t") == 250
+        assert names_by_id(dt) == expected
+
+        # delta-rs reads binlake's checkpoint: the JSON log before it deleted (a metadata cleanup).
+        copy = os.path.join(d, "copy")
+        shutil.copytree(table, copy)
+        for v in range(200):
+            os.remove(os.path.join(copy, "_delta_log", "%020d.json" % v))
+        dc = deltalake.DeltaTable(copy)
+        assert dc.version() == 250, dc.version()
+        assert dc.transaction_version("binlake:db.t") == 250
+        assert names_by_id(dc) == expected
+
+        # binlake reads delta-rs's checkpoint: only it and the last commit are left.
+        dt.create_checkpoint()
+        for f in log_files(table):
+            if f.endswith(".json") and f != "%020d.json" % 250 or f.startswith("%020d" % 200) \
+                    or f.startswith("%020d" % 100):
+                os.remove(os.path.join(table, "_delta_log", f))
+        assert [f for f in log_files(table) if "checkpoint" in f] == [
+            "%020d.checkpoint.parquet" % 250, "_last_checkpoint"], log_files(table)
+        out = apply(lake, files)  # the txn in delta-rs's checkpoint: every file already applied
+        assert "commits=0 skipped=251 " in out, out
+        files.append(write(staging, change_name(251), "cdc", 251, ["U," + row(3, "last")]))
+        expected[3] = "last"
+        out = apply(lake, files)
+        assert "commits=1 skipped=251 " in out, out
+        dt = deltalake.DeltaTable(table)
+        assert dt.version() == 251 and dt.transaction_version("binlake:db.t") == 251
+        assert names_by_id(dt) == expected
+        print("ok: checkpoints at 100 and 200 read by delta-rs; delta-rs's at 250 read by binlake")
+
+
 if __name__ == "__main__":
-    main()
+    types_and_idempotence()
+    checkpoints()
