@@ -184,6 +184,11 @@ int VerifyCommand(const Args& args) {
   if (config_path.empty()) return Error("--config FILE is required (docs/config.md)");
   auto cfg = config::LoadConfig(config_path);
   if (!cfg.ok()) return Error(cfg.status().message());
+  if (cfg->lake.format != "delta") {
+    return Error(config_path + ": [lake] format = \"" + cfg->lake.format +
+                 "\": verify compares Delta tables only; compare a CSV lake with DuckDB "
+                 "(docs/lake.md \"The CSV lake\")");
+  }
   o.connection = ConnectionFromConfig(cfg->source);
   o.filter.include = cfg->capture.include;
   o.filter.exclude = cfg->capture.exclude;

@@ -485,6 +485,10 @@ TEST_F(VerifyTest, TableSelectionAndErrors) {
   c = variant("path = \"" + pipeline_->lake(), "path = \"" + pipeline_->lake() + "-nowhere");
   EXPECT_EQ(c.code, 2);
   EXPECT_NE(c.err.find("does not exist"), std::string::npos) << c.err;
+  c = variant("path = \"" + pipeline_->lake() + "\"",
+              "path = \"" + pipeline_->lake() + "\"\nformat = \"csv\"");
+  EXPECT_EQ(c.code, 2);
+  EXPECT_NE(c.err.find("verify compares Delta tables only"), std::string::npos) << c.err;
   c = variant("port = " + std::to_string(db_->port()), "port = 1");
   EXPECT_EQ(c.code, 2);
   EXPECT_NE(c.err.find("127.0.0.1:1"), std::string::npos) << c.err;
