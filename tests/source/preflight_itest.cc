@@ -62,7 +62,11 @@ TEST(PreflightFixture, AllOkWithAWarningForATableWithoutKey) {
                 "user binlake@% can see the tables (SELECT privilege)"});
 }
 
-// Extra servers (ports 3363, 3364) for settings the fixture must keep.
+// Extra servers for settings the fixture must keep, on ports derived from the fixture's (3363 and
+// 3373 for the default 3317) so that builds testing side by side do not share them.
+const int kRowServer = std::atoi(BINLAKE_TEST_MYSQL_PORT_DEFAULT) + 46;
+const int kNoLogServer = std::atoi(BINLAKE_TEST_MYSQL_PORT_DEFAULT) + 56;
+
 class PreflightServers : public ::testing::Test {
  protected:
   static std::string Dir(int port) {
@@ -70,15 +74,17 @@ class PreflightServers : public ::testing::Test {
   }
   static void SetUpTestSuite() {
     std::string script = std::string(BINLAKE_SOURCE_DIR) + "/scripts/mariadb.sh";
-    std::string cmd = "(" + script + " start " + Dir(3363) +
-                      " 3363 & MARIADB_EXTRA_ARGS=" + "--skip-log-bin " + script + " start " +
-                      Dir(3364) + " 3364 & wait) >/dev/null 2>&1";
+    const std::string a = std::to_string(kRowServer), b = std::to_string(kNoLogServer);
+    std::string cmd = "(" + script + " start " + Dir(kRowServer) + " " + a +
+                      " & MARIADB_EXTRA_ARGS=" + "--skip-log-bin " + script + " start " +
+                      Dir(kNoLogServer) + " " + b + " & wait) >/dev/null 2>&1";
     started_ = std::system(cmd.c_str()) == 0;
   }
   static void TearDownTestSuite() {
     std::string script = std::string(BINLAKE_SOURCE_DIR) + "/scripts/mariadb.sh";
-    std::string cmd = "(" + script + " stop " + Dir(3363) + " 3363 & " + script + " stop " +
-                      Dir(3364) + " 3364 & wait) >/dev/null 2>&1";
+    std::string cmd = "(" + script + " stop " + Dir(kRowServer) + " " + std::to_string(kRowServer) +
+                      " & " + script + " stop " + Dir(kNoLogServer) + " " +
+                      std::to_string(kNoLogServer) + " & wait) >/dev/null 2>&1";
     (void)std::system(cmd.c_str());
   }
   static binlog::ConnectionOptions Options(int port) {
@@ -106,7 +112,7 @@ bool PreflightServers::started_ = false;
 
 TEST_F(PreflightServers, EachBadSettingIsOneProblemWithItsFix) {
   ASSERT_TRUE(started_) << "could not start the extra servers";
-  const int p = 3363;
+  const int p = kRowServer;
   ASSERT_OK(Admin(p, "CREATE DATABASE IF NOT EXISTS pf"));
   ASSERT_OK(Admin(p, "CREATE TABLE IF NOT EXISTS pf.t (id INT PRIMARY KEY)"));
   ASSERT_OK(Admin(p,
@@ -197,16 +203,16 @@ TEST_F(PreflightServers, EachBadSettingIsOneProblemWithItsFix) {
 
 TEST_F(PreflightServers, BinaryLoggingOff) {
   ASSERT_TRUE(started_) << "could not start the extra servers";
-  ASSERT_OK(Admin(3364, "CREATE DATABASE IF NOT EXISTS pf"));
-  ASSERT_OK(Admin(3364, "CREATE TABLE IF NOT EXISTS pf.t (id INT PRIMARY KEY)"));
-  auto r = Run(Options(3364));
+  ASSERT_OK(Admin(kNoLogServer, "CREATE DATABASE IF NOT EXISTS pf"));
+  ASSERT_OK(Admin(kNoLogServer, "CREATE TABLE IF NOT EXISTS pf.t (id INT PRIMARY KEY)"));
+  auto r = Run(Options(kNoLogServer));
   ASSERT_OK(r);
   EXPECT_EQ(Whats(*r), std::vector<std::string>{"E binary logging is off (log_bin=OFF)"});
-  auto snap = Snapshot::Begin(Options(3364));
+  auto snap = Snapshot::Begin(Options(kNoLogServer));
   ASSERT_FALSE(snap.ok());
   EXPECT_EQ(snap.status().message(),
-            "mysql 127.0.0.1:3364: binary logging is off (start the server with log_bin, "
-            "binlog_format=ROW)");
+            "mysql 127.0.0.1:" + std::to_string(kNoLogServer) +
+                ": binary logging is off (start the server with log_bin, binlog_format=ROW)");
 }
 
 }  // namespace
