@@ -11,6 +11,7 @@
 #include "lake/lake.h"
 #include "staging/records.h"
 #include "staging/staging.h"
+#include "testing/staging_fixtures.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -20,16 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 using staging::Cell;
 
+using binlake::testing::Col;
+using binlake::testing::Pos;
 using binlake::testing::TempDir;
-
-staging::ColumnSchema Col(const std::string& name, const std::string& type, int pk = -1) {
-  staging::ColumnSchema c;
-  c.name = name;
-  c.mysql_type = type;
-  c.is_unsigned = type.find("unsigned") != std::string::npos;
-  c.pk_position = pk;
-  return c;
-}
 
 staging::TableSchema Schema(bool pk = true) {
   staging::TableSchema s;
@@ -55,8 +49,6 @@ std::vector<Cell> Cells(const std::vector<std::string>& t) {
   for (const auto& s : t) c.push_back(Cell{false, s});
   return c;
 }
-
-staging::SourcePosition Pos(uint64_t p) { return {"binlog.000001", p, ""}; }
 
 class ApplyTest : public ::testing::Test {
  protected:

@@ -15,6 +15,7 @@
 #include "lake/lake.h"
 #include "lake/lake_internal.h"
 #include "staging/staging.h"
+#include "testing/staging_fixtures.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -22,17 +23,9 @@ namespace binlake::lake {
 namespace {
 
 namespace fs = std::filesystem;
+using binlake::testing::Col;
+using binlake::testing::Pos;
 using binlake::testing::TempDir;
-
-staging::ColumnSchema Col(const std::string& name, const std::string& type, int pk = -1) {
-  staging::ColumnSchema c;
-  c.name = name;
-  c.mysql_type = type;
-  c.pk_position = pk;
-  return c;
-}
-
-staging::SourcePosition Pos(uint64_t p) { return {"binlog.000001", p, ""}; }
 
 void WriteText(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc | std::ios::binary);

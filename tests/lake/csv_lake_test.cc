@@ -16,6 +16,7 @@
 
 #include "lake/lake.h"
 #include "staging/staging.h"
+#include "testing/staging_fixtures.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -23,17 +24,9 @@ namespace binlake::lake {
 namespace {
 
 namespace fs = std::filesystem;
+using binlake::testing::Col;
+using binlake::testing::Pos;
 using binlake::testing::TempDir;
-
-staging::ColumnSchema Col(const std::string& name, const std::string& type, int pk = -1) {
-  staging::ColumnSchema c;
-  c.name = name;
-  c.mysql_type = type;
-  c.pk_position = pk;
-  return c;
-}
-
-staging::SourcePosition Pos(uint64_t p) { return {"binlog.000001", p, ""}; }
 
 // One row: id, name (nullopt: NULL), note.
 struct R {
