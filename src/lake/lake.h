@@ -40,6 +40,10 @@ struct LakeType {
 
 // The exact lake type of a MySQL column; NotSupported for a type with no exact mapping.
 Result<LakeType> MapColumn(const staging::ColumnSchema& column);
+// The text of a date32 value ("2024-02-29") and of a microsecond timestamp
+// ("2024-02-29T23:59:59.000001"; `separator` between the date and the time).
+std::string FormatDate(int64_t days);
+std::string FormatMicros(int64_t micros, char separator = 'T');
 // Appends the canonical CSV text of a value (nullopt: NULL) to a builder of `type.arrow`.
 Status AppendValue(const LakeType& type, const std::optional<std::string_view>& text,
                    arrow::ArrayBuilder* builder);

@@ -13,8 +13,6 @@ namespace binlake::lake {
 
 std::string NewUuid();                      // random version-4 UUID
 std::string DeltaLogName(int64_t version);  // 00000000000000000007.json
-std::string FormatDate(int64_t days);       // "2024-02-29"
-std::string FormatMicros(int64_t micros);   // "2024-02-29T23:59:59.000001"
 Result<std::shared_ptr<arrow::Table>> ReadParquet(const std::string& path);
 Result<std::shared_ptr<arrow::Schema>> ArrowSchemaFromDelta(const std::string& schema_string);
 

@@ -331,7 +331,7 @@ std::string FormatDate(int64_t days) {
   return out;
 }
 
-std::string FormatMicros(int64_t micros) {
+std::string FormatMicros(int64_t micros, char separator) {
   int64_t days = micros / 86400000000LL;
   int64_t rem = micros % 86400000000LL;
   if (rem < 0) {
@@ -340,7 +340,7 @@ std::string FormatMicros(int64_t micros) {
   }
   const int64_t secs = rem / 1000000;
   char out[96];
-  std::snprintf(out, sizeof(out), "T%02lld:%02lld:%02lld.%06lld",
+  std::snprintf(out, sizeof(out), "%c%02lld:%02lld:%02lld.%06lld", separator,
                 static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
                 static_cast<long long>(secs % 60), static_cast<long long>(rem % 1000000));
   return FormatDate(days) + out;

@@ -5,10 +5,11 @@
 
 #include <bit>
 #include <charconv>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+
+#include "lake/lake.h"
 
 namespace binlake::verify {
 namespace {
@@ -50,29 +51,6 @@ std::string_view BytesAt(const arrow::Array& a, int64_t i) {
     default:
       return {};
   }
-}
-
-std::string DateText(int64_t days) {
-  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{days}}};
-  char out[32];
-  std::snprintf(out, sizeof(out), "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return out;
-}
-
-std::string MicrosText(int64_t micros) {
-  constexpr int64_t kDay = int64_t{86400} * 1000000;
-  int64_t days = micros / kDay, rem = micros % kDay;
-  if (rem < 0) {
-    rem += kDay;
-    days--;
-  }
-  const int64_t secs = rem / 1000000;
-  char out[48];
-  std::snprintf(out, sizeof(out), " %02lld:%02lld:%02lld.%06lld",
-                static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
-                static_cast<long long>(secs % 60), static_cast<long long>(rem % 1000000));
-  return DateText(days) + out;
 }
 
 int64_t TimestampMicros(const arrow::TimestampArray& a, int64_t i) {
@@ -184,8 +162,9 @@ Result<std::optional<std::string>> TakeOrderedText(const arrow::DataType& type,
     case arrow::Type::TIMESTAMP: {
       if (!take(8, &u)) return bad();
       const auto v = static_cast<int64_t>(u ^ (uint64_t{1} << 63));
-      if (type.id() == arrow::Type::DATE32) return std::optional<std::string>(DateText(v));
-      if (type.id() == arrow::Type::TIMESTAMP) return std::optional<std::string>(MicrosText(v));
+      if (type.id() == arrow::Type::DATE32) return std::optional<std::string>(lake::FormatDate(v));
+      if (type.id() == arrow::Type::TIMESTAMP)
+        return std::optional<std::string>(lake::FormatMicros(v, ' '));
       return std::optional<std::string>(std::to_string(v));
     }
     case arrow::Type::DECIMAL128: {
