@@ -36,16 +36,6 @@ constexpr int kMaxAutoBuckets = 4096;
 constexpr int64_t kLoadBufferRows = int64_t{2} << 20;
 constexpr int64_t kReadBatchRows = int64_t{64} * 1024;  // old rows per merge step
 
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-Status Check(const arrow::Status& s, const std::string& where) {
-  return s.ok() ? Status::Ok() : Status::Internal(where + ": arrow: " + s.ToString());
-}
-
 // One lake table and the staging schema version its rows follow.
 struct Table {
   std::string staging_root, schema, table, dir;

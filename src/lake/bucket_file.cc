@@ -21,10 +21,6 @@ namespace {
 
 using json = nlohmann::json;
 
-Status Check(const arrow::Status& s, const std::string& where) {
-  return s.ok() ? Status::Ok() : Status::Internal(where + ": arrow: " + s.ToString());
-}
-
 template <typename ArrayT, typename Fn>
 void EachValid(const arrow::Array& array, Fn fn) {
   const auto& a = static_cast<const ArrayT&>(array);

@@ -26,16 +26,6 @@ namespace {
 
 using json = nlohmann::json;
 
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-Status Check(const arrow::Status& s, const std::string& where) {
-  return s.ok() ? Status::Ok() : Status::Internal(where + ": arrow: " + s.ToString());
-}
-
 // ---- the checkpoint schema (PROTOCOL.md "Checkpoint Schema"; no partitions, no stats_parsed)
 
 std::shared_ptr<arrow::Schema> CheckpointSchema() {

@@ -11,7 +11,10 @@
 
 namespace binlake::lake {
 
-std::string NewUuid();                      // random version-4 UUID
+std::string NewUuid();  // random version-4 UUID
+int64_t NowMillis();    // wall clock, ms since the epoch (Delta timestamps)
+// An Arrow status as a binlake one (Internal, naming `where`).
+Status Check(const arrow::Status& s, const std::string& where);
 std::string DeltaLogName(int64_t version);  // 00000000000000000007.json
 Result<std::shared_ptr<arrow::Table>> ReadParquet(const std::string& path);
 Result<std::shared_ptr<arrow::Schema>> ArrowSchemaFromDelta(const std::string& schema_string);

@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -302,6 +303,16 @@ int BucketOf(const std::vector<std::string_view>& key_texts, int buckets) {
 }  // namespace binlake::lake
 
 namespace binlake::lake {
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status Check(const arrow::Status& s, const std::string& where) {
+  return s.ok() ? Status::Ok() : Status::Internal(where + ": arrow: " + s.ToString());
+}
 
 std::string NewUuid() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
