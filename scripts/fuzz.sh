@@ -11,10 +11,10 @@ half=$(( (secs + 1) / 2 ))
 corpus=build-fuzz/corpus/binlog_decoder
 mkdir -p "$corpus"
 cp tests/data/binlogs/*.0* tests/data/binlogs/*.binlog tests/data/fuzz-regressions/* "$corpus"/ 2>/dev/null || true
-build-fuzz/binlog_decoder_fuzz -max_total_time="$half" -timeout=10 -max_len=262144 -rss_limit_mb=2048 \
+build-fuzz/binlog_decoder_fuzz -max_total_time="$half" -timeout=10 -max_len=262144 -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ \
   -print_final_stats=1 "$corpus" 2>&1 | tail -15
 csv_corpus=build-fuzz/corpus/change_file_reader
 mkdir -p "$csv_corpus"
 cp tests/data/csv/*.csv "$csv_corpus"/
-build-fuzz/change_file_reader_fuzz -max_total_time="$half" -timeout=10 -max_len=65536 -rss_limit_mb=2048 \
+build-fuzz/change_file_reader_fuzz -max_total_time="$half" -timeout=10 -max_len=65536 -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ \
   -print_final_stats=1 "$csv_corpus" 2>&1 | tail -15

@@ -26,7 +26,6 @@ start() {
     mariadb-install-db --no-defaults --datadir="$data" --auth-root-authentication-method=normal \
       --skip-test-db --user="$(id -un)" >"$dir/install.log" 2>&1 ||
       { echo "mariadb.sh: mariadb-install-db failed, see $dir/install.log" >&2; exit 1; }
-    fresh=1
   fi
   "$MARIADBD" --no-defaults --user="$(id -un)" --datadir="$data" --port="$port" \
     --bind-address=127.0.0.1 --socket="$sock" --pid-file="$pidf" --log-error="$dir/error.log" \
@@ -34,21 +33,27 @@ start() {
     --server-id=1 --skip-name-resolve --max-allowed-packet=1G --innodb-buffer-pool-size=256M \
     --innodb-log-file-size=512M --max-binlog-size=1G --character-set-server=utf8mb4 \
     --collation-server=utf8mb4_general_ci ${MARIADB_EXTRA_ARGS:-} >/dev/null 2>&1 &
-  for _ in $(seq 1 300); do
-    if mariadb --no-defaults -uroot -S "$sock" -e 'select 1' >/dev/null 2>&1; then break; fi
+  # A loaded machine (two cores running the sanitizer build) can take well over 30 s to start one.
+  ready=0
+  for _ in $(seq 1 1800); do
+    if mariadb --no-defaults -uroot -S "$sock" -e 'select 1' >/dev/null 2>&1; then ready=1; break; fi
     if ! kill -0 $! 2>/dev/null; then echo "mariadb.sh: mariadbd exited, see $dir/error.log" >&2; tail -5 "$dir/error.log" >&2; exit 1; fi
     sleep 0.1
   done
-  if [ "${fresh:-0}" = 1 ]; then
+  [ "$ready" = 1 ] || { echo "mariadb.sh: mariadbd on port $port not ready after 180 s, see $dir/error.log" >&2; exit 1; }
+  # The user is (re)made until its password file exists, so a start interrupted after the server
+  # came up (or one that timed out) is mended by the next start rather than leaving no user.
+  if [ ! -s "$dir/password" ]; then
     umask 077
-    head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/password"
-    pw=$(cat "$dir/password")
+    head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/password.tmp"
+    pw=$(cat "$dir/password.tmp")
     mariadb --no-defaults -uroot -S "$sock" <<SQL
-CREATE USER 'binlake'@'%' IDENTIFIED BY '$pw';
-CREATE USER 'binlake'@'localhost' IDENTIFIED BY '$pw';
+CREATE OR REPLACE USER 'binlake'@'%' IDENTIFIED BY '$pw';
+CREATE OR REPLACE USER 'binlake'@'localhost' IDENTIFIED BY '$pw';
 GRANT ALL PRIVILEGES ON *.* TO 'binlake'@'%' WITH GRANT OPTION;
 GRANT ALL PRIVILEGES ON *.* TO 'binlake'@'localhost' WITH GRANT OPTION;
 SQL
+    mv "$dir/password.tmp" "$dir/password"
   fi
   echo "mariadb running on 127.0.0.1:$port (datadir $data)"
 }

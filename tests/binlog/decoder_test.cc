@@ -170,7 +170,7 @@ namespace {
 // Inputs the fuzzer once found to crash or hang the decoder: each must now end, with any status.
 TEST(Decoder, FuzzRegressions) {
   std::string dir = std::string(BINLAKE_SOURCE_DIR) + "/tests/data/fuzz-regressions/";
-  for (const char* f : {"empty-row-image-loop.bin"}) {
+  for (const char* f : {"empty-row-image-loop.bin", "payload-huge-claimed-size.bin"}) {
     std::string data = ReadFile(dir + f);
     ASSERT_FALSE(data.empty()) << f;
     DecoderOptions opts;

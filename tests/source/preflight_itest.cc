@@ -75,9 +75,12 @@ class PreflightServers : public ::testing::Test {
   static void SetUpTestSuite() {
     std::string script = std::string(BINLAKE_SOURCE_DIR) + "/scripts/mariadb.sh";
     const std::string a = std::to_string(kRowServer), b = std::to_string(kNoLogServer);
-    std::string cmd = "(" + script + " start " + Dir(kRowServer) + " " + a +
-                      " & MARIADB_EXTRA_ARGS=" + "--skip-log-bin " + script + " start " +
-                      Dir(kNoLogServer) + " " + b + " & wait) >/dev/null 2>&1";
+    // Both start in parallel; each start's own exit status counts (a bare `wait` would hide one).
+    std::string cmd =
+        "(" + script + " start " + Dir(kRowServer) + " " + a +
+        " & p1=$!; MARIADB_EXTRA_ARGS=" + "--skip-log-bin " + script + " start " +
+        Dir(kNoLogServer) + " " + b +
+        " & p2=$!; wait $p1; r1=$?; wait $p2; r2=$?; [ $r1 = 0 ] && [ $r2 = 0 ]) >/dev/null 2>&1";
     started_ = std::system(cmd.c_str()) == 0;
   }
   static void TearDownTestSuite() {
