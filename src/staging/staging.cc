@@ -108,7 +108,9 @@ class LoadWriterImpl : public LoadWriter {
     return Status::Ok();
   }
 
+  // An empty table still gets one (empty) LOAD file, so the lake has the table from the start.
   Status Finish() override {
+    if (file_ == nullptr && part_ == 0) BL_RETURN_IF_ERROR(OpenNext());
     if (file_ != nullptr) return CloseCurrent();
     return Status::Ok();
   }

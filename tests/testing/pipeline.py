@@ -10,15 +10,38 @@ read the lake back with an independent reader (delta-rs, the `deltalake` package
   follows docs/lake.md "Types" (zero dates -> None, TIME -> its canonical text, BIGINT UNSIGNED and
   BIT -> int, TIMESTAMP -> naive UTC, DECIMAL -> its exact text, FLOAT -> the float32 value, ...).
 """
+import atexit
 import collections
 import datetime
 import json
 import os
 import re
+import subprocess
 import time
 
 import pymysql
 from deltalake import DeltaTable
+
+
+_children = []
+
+
+def _kill_children():
+    for p in _children:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(_kill_children)
+
+
+def spawn(args, **kwargs):
+    """Popen for a binlake process that is killed when the test exits however it exits (an
+    exception included), so no orphan keeps ctest's output pipe open."""
+    p = subprocess.Popen(args, **kwargs)
+    _children.append(p)
+    return p
 
 
 class TestServer:

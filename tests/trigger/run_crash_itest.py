@@ -83,7 +83,7 @@ def main():
     failures = []
     log = open(os.path.join(tmp, "run.log"), "a")
     for r in range(ROUNDS):
-        proc = subprocess.Popen([BINLAKE, "run", "--config", cfg], stderr=log)
+        proc = pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log)
         time.sleep(0.3 + rng.random() * 2.0)
         if r % 3 == 2:
             proc.send_signal(signal.SIGINT)
@@ -96,7 +96,7 @@ def main():
     w.join()
     if errors:
         sys.exit(f"run_crash: the writer failed: {errors[0]}")
-    proc = subprocess.Popen([BINLAKE, "run", "--config", cfg], stderr=log)
+    proc = pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log)
     # binlake verify waits for the restarted pipeline to catch up, then every table must be equal.
     v = subprocess.run([BINLAKE, "verify", "--config", cfg, "--wait-ms", "90000"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

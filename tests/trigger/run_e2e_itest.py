@@ -94,7 +94,7 @@ def main():
                                 lake=lake_root, include=[f"{DB}.*"], interval_ms=300, buckets=4)
     lake = pipeline.Lake(lake_root, DB)
     log = open(os.path.join(tmp, "run.log"), "w")
-    proc = subprocess.Popen([BINLAKE, "run", "--config", cfg], stderr=log)
+    proc = pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log)
 
     def wait_equal(timeout):
         deadline = time.time() + timeout

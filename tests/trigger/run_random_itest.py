@@ -570,7 +570,7 @@ def main():
                                 buckets=buckets, csv=csv)
     log_path = os.path.join(tmp, "run.log")
     log = open(log_path, "w")
-    procs = [subprocess.Popen([BINLAKE, "run", "--config", cfg], stderr=log)]
+    procs = [pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log)]
     lake = pipeline.Lake(lake_root, DB)
     failures = []
 
@@ -622,7 +622,7 @@ def main():
                     if proc.wait(timeout=60) != 0:
                         fail(f"phase {phases}: binlake run exited {proc.returncode} after SIGINT")
                 restarts[restart] += 1
-                procs.append(subprocess.Popen([BINLAKE, "run", "--config", cfg], stderr=log))
+                procs.append(pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log))
         if procs[-1].poll() is not None:
             fail(f"binlake run exited {procs[-1].returncode} (log {log_path})")
             break
