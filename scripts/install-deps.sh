@@ -22,3 +22,19 @@ for p in "${PY_PKGS[@]}"; do
   name=${p%%==*}
   python3 -m pip show -q "$name" >/dev/null 2>&1 || python3 -m pip install -q "$p"
 done
+# The S3-compatible test server: SeaweedFS from the Go module proxy (MinIO's releases are not served
+# there; docs/s3.md). Its go.mod has replace directives, so `go install mod@v` refuses it: build the
+# downloaded module as the main module instead. Apache-2.0; a test server only, never linked.
+WEED_VERSION=v0.0.0-20261109003541-7506e5f91cd6
+TOOLS=${BINLAKE_TOOLS:-$HOME/.local/share/binlake-tools}
+if [ ! -x "$TOOLS/bin/weed" ] || [ "$(cat "$TOOLS/weed.version" 2>/dev/null)" != "$WEED_VERSION" ]; then
+  echo "install-deps: building SeaweedFS $WEED_VERSION into $TOOLS/bin/weed (a few minutes)"
+  src=$(go mod download -json "github.com/seaweedfs/seaweedfs@$WEED_VERSION" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  work=$(mktemp -d)
+  cp -r "$src" "$work/seaweedfs" && chmod -R u+w "$work/seaweedfs"
+  mkdir -p "$TOOLS/bin"
+  (cd "$work/seaweedfs/weed" && go build -o "$TOOLS/bin/weed" .)
+  echo "$WEED_VERSION" >"$TOOLS/weed.version"
+  rm -rf "$work"
+fi

@@ -20,6 +20,8 @@ const char* StatusCodeName(StatusCode code) {
       return "server error";
     case StatusCode::kNotFound:
       return "not found";
+    case StatusCode::kAlreadyExists:
+      return "already exists";
     case StatusCode::kInternal:
       return "internal error";
   }

@@ -1,0 +1,238 @@
+// Local-folder ObjectStore: atomic puts by temp + fsync + rename, create-if-absent by link(2).
+#include "store/local_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "staging/files.h"
+
+namespace binlake::store {
+
+namespace {
+
+namespace fs = std::filesystem;
+using staging::JoinPath;
+
+Status Errno(const std::string& what, const std::string& path) {
+  return Status::IOError(what + " " + path + ": " + std::strerror(errno) +
+                         "; check the store folder's permissions and free space");
+}
+
+// `.<name>.<digits>.tmp`: what Put writes before the object becomes visible.
+bool IsTempName(std::string_view name) {
+  return name.size() > 5 && name.front() == '.' && name.ends_with(".tmp");
+}
+
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("cannot write", path);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+int64_t MtimeMs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+class LocalReader : public ObjectReader {
+ public:
+  LocalReader(int fd, uint64_t size, std::string path)
+      : fd_(fd), size_(size), path_(std::move(path)) {}
+  ~LocalReader() override { ::close(fd_); }
+  LocalReader(const LocalReader&) = delete;
+  LocalReader& operator=(const LocalReader&) = delete;
+
+  Result<size_t> Read(char* buf, size_t n) override {
+    while (true) {
+      const ssize_t r = ::read(fd_, buf, n);
+      if (r >= 0) return static_cast<size_t>(r);
+      if (errno != EINTR) return Errno("cannot read", path_);
+    }
+  }
+  uint64_t size() const override { return size_; }
+
+ private:
+  int fd_;
+  uint64_t size_;
+  std::string path_;
+};
+
+class LocalStore : public ObjectStore {
+ public:
+  explicit LocalStore(std::string root) : root_(std::move(root)) {}
+
+  std::string uri() const override { return root_; }
+  bool SupportsCreateIfAbsent() const override { return true; }
+
+  Status Put(std::string_view key, std::string_view data, PutMode mode) override {
+    BL_RETURN_IF_ERROR(CheckKey(key));
+    const std::string path = PathOf(key);
+    const std::string dir = path.substr(0, path.rfind('/'));
+    BL_RETURN_IF_ERROR(staging::MakeDirs(dir));
+    const std::string name = path.substr(dir.size() + 1);
+    const std::string tmp = JoinPath(dir, "." + name + "." + std::to_string(::getpid()) + "-" +
+                                              std::to_string(counter_.fetch_add(1)) + ".tmp");
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0) return Errno("cannot create", tmp);
+    Status st = WriteAll(fd, data, tmp);
+    if (st.ok() && ::fsync(fd) != 0) st = Errno("cannot fsync", tmp);
+    if (::close(fd) != 0 && st.ok()) st = Errno("cannot close", tmp);
+    if (st.ok()) {
+      if (mode == PutMode::kOverwrite) {
+        if (::rename(tmp.c_str(), path.c_str()) != 0) st = Errno("cannot rename to", path);
+      } else if (::link(tmp.c_str(), path.c_str()) != 0) {
+        st = errno == EEXIST
+                 ? Status::AlreadyExists(path + " already exists; another writer created it first")
+                 : Errno("cannot link to", path);
+      }
+    }
+    // After a rename the temporary name is gone; after a link (or a failure) it is removed.
+    (void)::unlink(tmp.c_str());
+    BL_RETURN_IF_ERROR(st);
+    return staging::SyncDir(dir);
+  }
+
+  Result<std::string> Get(std::string_view key) override {
+    BL_RETURN_IF_ERROR(CheckKey(key));
+    return staging::ReadWholeFile(PathOf(key));
+  }
+
+  Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length) override {
+    BL_ASSIGN_OR_RETURN(auto reader, OpenAt(key));
+    const std::string path = PathOf(key);
+    if (offset > reader.second) {
+      ::close(reader.first);
+      return Status::InvalidArgument("range start " + std::to_string(offset) + " is past the end of " +
+                                     path + " (" + std::to_string(reader.second) + " bytes)");
+    }
+    const uint64_t n = std::min(length, reader.second - offset);
+    std::string out(n, '\0');
+    uint64_t done = 0;
+    Status st;
+    while (done < n) {
+      const ssize_t r = ::pread(reader.first, out.data() + done, n - done,
+                                static_cast<off_t>(offset + done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) {
+        st = Errno("cannot read", path);
+        break;
+      }
+      if (r == 0) break;  // shrank underneath us: return what is there
+      done += static_cast<uint64_t>(r);
+    }
+    ::close(reader.first);
+    BL_RETURN_IF_ERROR(st);
+    out.resize(done);
+    return out;
+  }
+
+  Result<std::unique_ptr<ObjectReader>> Open(std::string_view key) override {
+    BL_ASSIGN_OR_RETURN(auto fd_size, OpenAt(key));
+    return std::unique_ptr<ObjectReader>(
+        std::make_unique<LocalReader>(fd_size.first, fd_size.second, PathOf(key)));
+  }
+
+  Result<std::vector<ObjectInfo>> List(const ListOptions& options) override {
+    std::vector<ObjectInfo> out;
+    // Walk only the deepest folder the prefix pins down.
+    const size_t slash = options.prefix.rfind('/');
+    const std::string base =
+        slash == std::string::npos ? root_ : JoinPath(root_, options.prefix.substr(0, slash));
+    std::error_code ec;
+    if (!fs::is_directory(base, ec)) return out;
+    fs::recursive_directory_iterator it(base, ec), end;
+    if (ec) return Status::IOError("cannot list " + base + ": " + ec.message());
+    for (; it != end; it.increment(ec)) {
+      if (ec) return Status::IOError("cannot list " + base + ": " + ec.message());
+      const std::string name = it->path().filename().string();
+      if (IsTempName(name)) continue;
+      struct stat st {};
+      if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      std::string key = it->path().string().substr(root_.size() + 1);
+      if (!key.starts_with(options.prefix)) continue;
+      if (!options.start_after.empty() && key <= options.start_after) continue;
+      out.push_back({std::move(key), static_cast<uint64_t>(st.st_size), MtimeMs(st)});
+    }
+    std::sort(out.begin(), out.end(),
+              [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+    if (options.max_keys != 0 && out.size() > options.max_keys) out.resize(options.max_keys);
+    return out;
+  }
+
+  Status Delete(std::string_view key) override {
+    BL_RETURN_IF_ERROR(CheckKey(key));
+    return staging::RemoveFile(PathOf(key));
+  }
+
+  Result<ObjectInfo> Stat(std::string_view key) override {
+    BL_RETURN_IF_ERROR(CheckKey(key));
+    const std::string path = PathOf(key);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(path + " does not exist");
+      return Errno("cannot stat", path);
+    }
+    if (!S_ISREG(st.st_mode)) return Status::NotFound(path + " is a folder, not an object");
+    return ObjectInfo{std::string(key), static_cast<uint64_t>(st.st_size), MtimeMs(st)};
+  }
+
+ private:
+  Status CheckKey(std::string_view key) const {
+    BL_RETURN_IF_ERROR(ValidateKey(key));
+    const size_t slash = key.rfind('/');
+    const std::string_view last = slash == std::string_view::npos ? key : key.substr(slash + 1);
+    if (IsTempName(last)) {
+      return Status::InvalidArgument("key '" + std::string(key) +
+                                     "' looks like a temporary file (.*.tmp); rename it");
+    }
+    return Status::Ok();
+  }
+  std::string PathOf(std::string_view key) const { return JoinPath(root_, key); }
+
+  // An open descriptor and the size of a regular file.
+  Result<std::pair<int, uint64_t>> OpenAt(std::string_view key) {
+    BL_RETURN_IF_ERROR(CheckKey(key));
+    const std::string path = PathOf(key);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(path + " does not exist");
+      return Errno("cannot open", path);
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return Status::NotFound(path + " is not a file");
+    }
+    return std::make_pair(fd, static_cast<uint64_t>(st.st_size));
+  }
+
+  std::string root_;
+  std::atomic<uint64_t> counter_{0};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectStore>> OpenLocalStore(const std::string& root) {
+  if (root.empty() || root.front() != '/') {
+    return Status::InvalidArgument("store folder '" + root + "' is not an absolute path; use /path");
+  }
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  BL_RETURN_IF_ERROR(staging::MakeDirs(r));
+  return std::unique_ptr<ObjectStore>(std::make_unique<LocalStore>(std::move(r)));
+}
+
+}  // namespace binlake::store

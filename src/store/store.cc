@@ -1,0 +1,74 @@
+// Store URIs and keys: which backend a URI names, and what a valid key is.
+#include "store/store.h"
+
+#include "store/local_store.h"
+
+namespace binlake::store {
+
+Result<StoreUri> ParseStoreUri(std::string_view uri) {
+  StoreUri out;
+  if (uri.starts_with("s3://")) {
+    std::string_view rest = uri.substr(5);
+    const size_t slash = rest.find('/');
+    out.kind = StoreUri::Kind::kS3;
+    out.bucket = std::string(rest.substr(0, slash));
+    if (slash != std::string_view::npos) out.prefix = std::string(rest.substr(slash + 1));
+    if (out.bucket.empty()) {
+      return Status::InvalidArgument("store URI '" + std::string(uri) +
+                                     "' has no bucket; write s3://bucket/prefix");
+    }
+    if (!out.prefix.empty() && out.prefix.back() != '/') out.prefix.push_back('/');
+    if (!out.prefix.empty()) {
+      BL_RETURN_IF_ERROR(ValidateKey(std::string_view(out.prefix).substr(0, out.prefix.size() - 1))
+                             .WithContext("store URI '" + std::string(uri) + "'"));
+    }
+    return out;
+  }
+  std::string_view path = uri;
+  if (uri.starts_with("file://")) {
+    path = uri.substr(7);
+    if (!path.starts_with("/")) {
+      return Status::InvalidArgument("store URI '" + std::string(uri) +
+                                     "' is not file:///absolute/path; write three slashes");
+    }
+  } else if (uri.find("://") != std::string_view::npos) {
+    return Status::InvalidArgument("store URI '" + std::string(uri) +
+                                   "' has an unknown scheme; use /path, file:///path or s3://bucket/prefix");
+  }
+  if (!path.starts_with("/")) {
+    return Status::InvalidArgument("store path '" + std::string(uri) +
+                                   "' is not absolute; use /path, file:///path or s3://bucket/prefix");
+  }
+  out.kind = StoreUri::Kind::kLocal;
+  out.path = std::string(path);
+  return out;
+}
+
+Status ValidateKey(std::string_view key) {
+  const auto bad = [&](std::string_view why) {
+    return Status::InvalidArgument("object key '" + std::string(key) + "' " + std::string(why));
+  };
+  if (key.empty()) return bad("is empty; name the object");
+  if (key.front() == '/') return bad("starts with '/'; keys are relative to the store");
+  if (key.back() == '/') return bad("ends with '/'; name an object, not a folder");
+  if (key.find('\0') != std::string_view::npos) return bad("contains a NUL byte");
+  size_t start = 0;
+  while (start <= key.size()) {
+    size_t end = key.find('/', start);
+    if (end == std::string_view::npos) end = key.size();
+    const std::string_view seg = key.substr(start, end - start);
+    if (seg.empty()) return bad("has an empty segment ('//')");
+    if (seg == "." || seg == "..") return bad("has a '.' or '..' segment");
+    start = end + 1;
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<ObjectStore>> OpenStore(std::string_view uri) {
+  BL_ASSIGN_OR_RETURN(StoreUri parsed, ParseStoreUri(uri));
+  if (parsed.kind == StoreUri::Kind::kLocal) return OpenLocalStore(parsed.path);
+  return Status::NotSupported("store URI '" + std::string(uri) +
+                              "': the S3 backend is not built yet (issue 5); use a local folder");
+}
+
+}  // namespace binlake::store
