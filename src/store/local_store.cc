@@ -115,16 +115,17 @@ class LocalStore : public ObjectStore {
     const std::string path = PathOf(key);
     if (offset > reader.second) {
       ::close(reader.first);
-      return Status::InvalidArgument("range start " + std::to_string(offset) + " is past the end of " +
-                                     path + " (" + std::to_string(reader.second) + " bytes)");
+      return Status::InvalidArgument("range start " + std::to_string(offset) +
+                                     " is past the end of " + path + " (" +
+                                     std::to_string(reader.second) + " bytes)");
     }
     const uint64_t n = std::min(length, reader.second - offset);
     std::string out(n, '\0');
     uint64_t done = 0;
     Status st;
     while (done < n) {
-      const ssize_t r = ::pread(reader.first, out.data() + done, n - done,
-                                static_cast<off_t>(offset + done));
+      const ssize_t r =
+          ::pread(reader.first, out.data() + done, n - done, static_cast<off_t>(offset + done));
       if (r < 0 && errno == EINTR) continue;
       if (r < 0) {
         st = Errno("cannot read", path);
@@ -227,7 +228,8 @@ class LocalStore : public ObjectStore {
 
 Result<std::unique_ptr<ObjectStore>> OpenLocalStore(const std::string& root) {
   if (root.empty() || root.front() != '/') {
-    return Status::InvalidArgument("store folder '" + root + "' is not an absolute path; use /path");
+    return Status::InvalidArgument("store folder '" + root +
+                                   "' is not an absolute path; use /path");
   }
   std::string r = root;
   while (r.size() > 1 && r.back() == '/') r.pop_back();

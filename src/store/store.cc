@@ -32,12 +32,14 @@ Result<StoreUri> ParseStoreUri(std::string_view uri) {
                                      "' is not file:///absolute/path; write three slashes");
     }
   } else if (uri.find("://") != std::string_view::npos) {
-    return Status::InvalidArgument("store URI '" + std::string(uri) +
-                                   "' has an unknown scheme; use /path, file:///path or s3://bucket/prefix");
+    return Status::InvalidArgument(
+        "store URI '" + std::string(uri) +
+        "' has an unknown scheme; use /path, file:///path or s3://bucket/prefix");
   }
   if (!path.starts_with("/")) {
-    return Status::InvalidArgument("store path '" + std::string(uri) +
-                                   "' is not absolute; use /path, file:///path or s3://bucket/prefix");
+    return Status::InvalidArgument(
+        "store path '" + std::string(uri) +
+        "' is not absolute; use /path, file:///path or s3://bucket/prefix");
   }
   out.kind = StoreUri::Kind::kLocal;
   out.path = std::string(path);

@@ -54,7 +54,7 @@ class ObjectStore {
   virtual Result<std::unique_ptr<ObjectReader>> Open(std::string_view key) = 0;
   // Keys in byte order, as ListObjectsV2 returns them.
   virtual Result<std::vector<ObjectInfo>> List(const ListOptions& options) = 0;
-  virtual Status Delete(std::string_view key) = 0;  // ok when absent
+  virtual Status Delete(std::string_view key) = 0;            // ok when absent
   virtual Result<ObjectInfo> Stat(std::string_view key) = 0;  // NotFound when absent
 };
 

@@ -47,9 +47,7 @@ class [[nodiscard]] Status {
   static Status Network(std::string m) { return {StatusCode::kNetwork, std::move(m)}; }
   static Status Server(std::string m) { return {StatusCode::kServer, std::move(m)}; }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-  static Status AlreadyExists(std::string m) {
-    return {StatusCode::kAlreadyExists, std::move(m)};
-  }
+  static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
   bool ok() const { return state_ == nullptr; }

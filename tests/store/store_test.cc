@@ -96,7 +96,8 @@ TEST_P(StoreTest, CreateIfAbsentRaceHasOneWinner) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kWriters; ++i) {
     threads.emplace_back([&, i] {
-      results[i] = store_->Put("log/01.json", "writer " + std::to_string(i), PutMode::kCreateIfAbsent);
+      results[i] =
+          store_->Put("log/01.json", "writer " + std::to_string(i), PutMode::kCreateIfAbsent);
     });
   }
   for (auto& t : threads) t.join();
