@@ -27,6 +27,14 @@ std::vector<Backend> Backends() {
   };
 }
 
+ListOptions Opts(std::string prefix, std::string start_after = "", size_t max_keys = 0) {
+  ListOptions o;
+  o.prefix = std::move(prefix);
+  o.start_after = std::move(start_after);
+  o.max_keys = max_keys;
+  return o;
+}
+
 class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
@@ -58,7 +66,7 @@ TEST_P(StoreTest, PutGetStatDelete) {
   EXPECT_EQ(s->size, 5u);
   EXPECT_GT(s->mtime_ms, 0);
   ASSERT_TRUE(store_->Put("a/b/c.csv", "replaced").ok());
-  EXPECT_EQ(*store_->Get("a/b/c.csv"), "replaced");
+  EXPECT_EQ(store_->Get("a/b/c.csv").value(), "replaced");
   ASSERT_TRUE(store_->Delete("a/b/c.csv").ok());
   EXPECT_EQ(store_->Get("a/b/c.csv").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store_->Stat("a/b/c.csv").status().code(), StatusCode::kNotFound);
@@ -67,11 +75,11 @@ TEST_P(StoreTest, PutGetStatDelete) {
 
 TEST_P(StoreTest, EmptyAndBinaryObjects) {
   ASSERT_TRUE(store_->Put("empty", "").ok());
-  EXPECT_EQ(*store_->Get("empty"), "");
+  EXPECT_EQ(store_->Get("empty").value(), "");
   std::string bin(70000, '\0');
   for (size_t i = 0; i < bin.size(); ++i) bin[i] = static_cast<char>(i * 31);
   ASSERT_TRUE(store_->Put("bin", bin).ok());
-  EXPECT_EQ(*store_->Get("bin"), bin);
+  EXPECT_EQ(store_->Get("bin").value(), bin);
 }
 
 TEST_P(StoreTest, MissingObject) {
@@ -86,7 +94,7 @@ TEST_P(StoreTest, CreateIfAbsentNeverOverwrites) {
   ASSERT_TRUE(store_->Put("log/00.json", "first", PutMode::kCreateIfAbsent).ok());
   const Status again = store_->Put("log/00.json", "second", PutMode::kCreateIfAbsent);
   EXPECT_EQ(again.code(), StatusCode::kAlreadyExists) << again.ToString();
-  EXPECT_EQ(*store_->Get("log/00.json"), "first");
+  EXPECT_EQ(store_->Get("log/00.json").value(), "first");
 }
 
 TEST_P(StoreTest, CreateIfAbsentRaceHasOneWinner) {
@@ -112,15 +120,15 @@ TEST_P(StoreTest, CreateIfAbsentRaceHasOneWinner) {
     }
   }
   EXPECT_EQ(winners, 1);
-  EXPECT_EQ(*store_->Get("log/01.json"), winner);
+  EXPECT_EQ(store_->Get("log/01.json").value(), winner);
   EXPECT_EQ(Keys({}), std::vector<std::string>{"log/01.json"}) << "no temporary file is left";
 }
 
 TEST_P(StoreTest, RangedAndStreamingReads) {
   ASSERT_TRUE(store_->Put("r", "0123456789").ok());
-  EXPECT_EQ(*store_->GetRange("r", 2, 3), "234");
-  EXPECT_EQ(*store_->GetRange("r", 8, 100), "89") << "clipped at the end";
-  EXPECT_EQ(*store_->GetRange("r", 10, 5), "");
+  EXPECT_EQ(store_->GetRange("r", 2, 3).value(), "234");
+  EXPECT_EQ(store_->GetRange("r", 8, 100).value(), "89") << "clipped at the end";
+  EXPECT_EQ(store_->GetRange("r", 10, 5).value(), "");
   EXPECT_EQ(store_->GetRange("r", 11, 1).status().code(), StatusCode::kInvalidArgument);
 
   std::string big(300000, 'x');
@@ -146,16 +154,13 @@ TEST_P(StoreTest, ListInByteOrderWithPrefixStartAfterAndLimit) {
   }
   EXPECT_EQ(Keys({}), (std::vector<std::string>{"t.csv", "t/a/1.csv", "t/a/10.csv", "t/a/2.csv",
                                                 "t/b/2.csv", "u/x"}));
-  EXPECT_EQ(Keys({.prefix = "t/a/"}),
-            (std::vector<std::string>{"t/a/1.csv", "t/a/10.csv", "t/a/2.csv"}));
-  EXPECT_EQ(Keys({.prefix = "t/a/1"}), (std::vector<std::string>{"t/a/1.csv", "t/a/10.csv"}));
-  EXPECT_EQ(Keys({.prefix = "t"}).size(), 5u) << "a plain string prefix, as in S3";
-  EXPECT_EQ(Keys({.prefix = "t/", .start_after = "t/a/10.csv"}),
-            (std::vector<std::string>{"t/a/2.csv", "t/b/2.csv"}));
-  EXPECT_EQ(Keys({.prefix = "t/", .max_keys = 2}),
-            (std::vector<std::string>{"t/a/1.csv", "t/a/10.csv"}));
-  EXPECT_TRUE(Keys({.prefix = "none/"}).empty());
-  auto infos = store_->List({.prefix = "u/"});
+  EXPECT_EQ(Keys(Opts("t/a/")), (std::vector<std::string>{"t/a/1.csv", "t/a/10.csv", "t/a/2.csv"}));
+  EXPECT_EQ(Keys(Opts("t/a/1")), (std::vector<std::string>{"t/a/1.csv", "t/a/10.csv"}));
+  EXPECT_EQ(Keys(Opts("t")).size(), 5u) << "a plain string prefix, as in S3";
+  EXPECT_EQ(Keys(Opts("t/", "t/a/10.csv")), (std::vector<std::string>{"t/a/2.csv", "t/b/2.csv"}));
+  EXPECT_EQ(Keys(Opts("t/", "", 2)), (std::vector<std::string>{"t/a/1.csv", "t/a/10.csv"}));
+  EXPECT_TRUE(Keys(Opts("none/")).empty());
+  auto infos = store_->List(Opts("u/"));
   ASSERT_TRUE(infos.ok());
   ASSERT_EQ(infos->size(), 1u);
   EXPECT_EQ((*infos)[0].size, 3u);
