@@ -18,7 +18,7 @@
 #include "lake/lake.h"
 #include "lake/lake_internal.h"
 #include "lake/merge.h"
-#include "staging/files.h"
+#include "util/files.h"
 #include "staging/records.h"
 
 namespace binlake::lake {
@@ -458,7 +458,7 @@ Status RewriteBucket(const Table& t, bool use_threads, BucketRewrite* r) {
                       BucketFile::Create(t.dir, r->bucket, t.arrow_schema, Kinds(t), use_threads));
   BatchVector kept;
   for (const auto& [rel, size] : r->old_files) {
-    const std::string path = staging::JoinPath(t.dir, rel);
+    const std::string path = JoinPath(t.dir, rel);
     parquet::ArrowReaderProperties props(use_threads);
     props.set_batch_size(kReadBatchRows);
     parquet::arrow::FileReaderBuilder builder;
@@ -523,7 +523,7 @@ class Applier {
     for (const auto& n : ListCsv(sdir)) {
       if (!staging::IsLoadFileName(n)) continue;
       BL_ASSIGN_OR_RETURN(auto m, staging::ReadManifest(t->staging_root, t->schema, t->table, n));
-      loads.push_back(staging::JoinPath(sdir, n));
+      loads.push_back(JoinPath(sdir, n));
       load_id += m.sha256.substr(0, 16);
       version = m.schema_version;
       rows += m.rows;
@@ -571,7 +571,7 @@ class Applier {
   // Merges one change file; skipped when the table's txn already has its sequence.
   Status ApplyCdc(Table* t, const std::string& name, const staging::FileManifest& m) {
     const std::string path =
-        staging::JoinPath(staging::TableDir(t->staging_root, t->schema, t->table), name);
+        JoinPath(staging::TableDir(t->staging_root, t->schema, t->table), name);
     for (int attempt = 0; attempt < 5; attempt++) {
       BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(t->dir));
       auto txn = snap.txns.find(AppId(*t));
@@ -716,7 +716,7 @@ Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std
     t.staging_root = id.substr(0, a);
     t.schema = id.substr(a + 1, b - a - 1);
     t.table = id.substr(b + 1);
-    t.dir = staging::JoinPath(staging::JoinPath(options.lake, t.schema), t.table);
+    t.dir = JoinPath(JoinPath(options.lake, t.schema), t.table);
     const std::string sdir = staging::TableDir(t.staging_root, t.schema, t.table);
     const bool any_load = std::any_of(names.begin(), names.end(), [](const std::string& n) {
       return staging::IsLoadFileName(n);

@@ -14,7 +14,7 @@
 
 #include "lake/lake_internal.h"
 #include "lake/merge.h"
-#include "staging/files.h"
+#include "util/files.h"
 
 namespace binlake::lake {
 namespace {
@@ -166,8 +166,8 @@ Result<std::unique_ptr<BucketFile>> BucketFile::Create(const std::string& table_
   char dir[32];
   std::snprintf(dir, sizeof(dir), "bucket=%04d", bucket);
   const std::string rel = std::string(dir) + "/part-" + NewUuid() + ".parquet";
-  BL_RETURN_IF_ERROR(staging::MakeDirs(staging::JoinPath(table_dir, dir)));
-  return std::unique_ptr<BucketFile>(new BucketFile(bucket, rel, staging::JoinPath(table_dir, rel),
+  BL_RETURN_IF_ERROR(MakeDirs(JoinPath(table_dir, dir)));
+  return std::unique_ptr<BucketFile>(new BucketFile(bucket, rel, JoinPath(table_dir, rel),
                                                     std::move(schema), std::move(kinds),
                                                     use_threads));
 }

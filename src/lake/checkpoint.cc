@@ -19,7 +19,7 @@
 #include "lake/delta_log.h"
 #include "lake/lake.h"
 #include "lake/lake_internal.h"
-#include "staging/files.h"
+#include "util/files.h"
 
 namespace binlake::lake {
 namespace {
@@ -206,19 +206,19 @@ constexpr int64_t kDefaultTombstoneRetentionMs = int64_t{7} * 86400000;  // Delt
 // A file written through a unique temporary name in `dir`, fsynced, renamed over `name`.
 Status PublishFile(const std::string& dir, const std::string& name,
                    const std::function<Status(const std::string& tmp)>& write) {
-  const std::string tmp = staging::JoinPath(dir, "." + name + "." + NewUuid() + ".tmp");
+  const std::string tmp = JoinPath(dir, "." + name + "." + NewUuid() + ".tmp");
   Status st = write(tmp);
   if (st.ok()) {
     const int fd = open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fsync(fd) != 0) st = Status::IOError("cannot fsync " + tmp);
     if (fd >= 0) close(fd);
   }
-  if (st.ok()) st = staging::RenameFile(tmp, staging::JoinPath(dir, name));
+  if (st.ok()) st = RenameFile(tmp, JoinPath(dir, name));
   if (!st.ok()) {
     unlink(tmp.c_str());
     return st;
   }
-  return staging::SyncDir(dir);
+  return SyncDir(dir);
 }
 
 // Deletes the log entries and checkpoints older than the newest classic checkpoint at or
@@ -244,7 +244,7 @@ Status CleanupLog(const std::string& log_dir, int64_t keep_from) {
   closedir(d);
   if (cut < 0) return Status::Ok();
   for (const auto& [v, n] : entries) {
-    if (v < cut) BL_RETURN_IF_ERROR(staging::RemoveFile(staging::JoinPath(log_dir, n)));
+    if (v < cut) BL_RETURN_IF_ERROR(RemoveFile(JoinPath(log_dir, n)));
   }
   return Status::Ok();
 }
@@ -257,7 +257,7 @@ void RemoveStaleTemps(const std::string& dir) {
   while (dirent* e = readdir(d)) {
     const std::string n = e->d_name;
     if (n.size() < 6 || n[0] != '.' || !n.ends_with(".tmp")) continue;
-    const std::string path = staging::JoinPath(dir, n);
+    const std::string path = JoinPath(dir, n);
     struct stat st {};
     if (stat(path.c_str(), &st) == 0 && st.st_mtime < cutoff) unlink(path.c_str());
   }
@@ -310,7 +310,7 @@ Status ReadCheckpointActions(const std::string& path, bool with_tombstones,
 }
 
 Status WriteDeltaCheckpoint(const std::string& table_dir, int64_t version) {
-  const std::string log_dir = staging::JoinPath(table_dir, "_delta_log");
+  const std::string log_dir = JoinPath(table_dir, "_delta_log");
   ReplayOptions ro;
   ro.up_to = version;
   ro.full = true;
@@ -396,7 +396,7 @@ Status WriteDeltaCheckpoint(const std::string& table_dir, int64_t version) {
   auto last = ReadLastCheckpoint(log_dir);
   if (last && last->version > version) return Status::Ok();
   struct stat st {};
-  const std::string cp_path = staging::JoinPath(log_dir, name);
+  const std::string cp_path = JoinPath(log_dir, name);
   const int64_t bytes = stat(cp_path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
   const std::string hint = json{{"version", version},
                                 {"size", static_cast<int64_t>(rows.size())},
@@ -404,7 +404,7 @@ Status WriteDeltaCheckpoint(const std::string& table_dir, int64_t version) {
                                 {"numOfAddFiles", static_cast<int64_t>(state.adds.size())}}
                                .dump();
   return PublishFile(log_dir, "_last_checkpoint", [&](const std::string& tmp) -> Status {
-    BL_ASSIGN_OR_RETURN(auto f, staging::AppendFile::Create(tmp));
+    BL_ASSIGN_OR_RETURN(auto f, AppendFile::Create(tmp));
     BL_RETURN_IF_ERROR(f->Append(hint));
     return f->Close();
   });
@@ -413,7 +413,7 @@ Status WriteDeltaCheckpoint(const std::string& table_dir, int64_t version) {
 Status MaybeCheckpoint(const std::string& table_dir, int64_t version,
                        const CheckpointOptions& options) {
   if (options.interval <= 0 || version <= 0) return Status::Ok();
-  const std::string log_dir = staging::JoinPath(table_dir, "_delta_log");
+  const std::string log_dir = JoinPath(table_dir, "_delta_log");
   const auto last = ReadLastCheckpoint(log_dir);
   const bool due = version % options.interval == 0 ||
                    (last && last->parts == 0 && version - last->version >= options.interval);

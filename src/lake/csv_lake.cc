@@ -20,7 +20,7 @@
 #include <set>
 
 #include "lake/lake_internal.h"
-#include "staging/files.h"
+#include "util/files.h"
 #include "staging/records.h"
 
 namespace binlake::lake {
@@ -62,8 +62,8 @@ std::string BucketDir(int bucket) {
 
 Result<CsvState> ReadState(const std::string& dir) {
   CsvState s;
-  const std::string path = staging::JoinPath(dir, kStateName);
-  auto text = staging::ReadWholeFile(path);
+  const std::string path = JoinPath(dir, kStateName);
+  auto text = ReadWholeFile(path);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) return s;
     return text.status();
@@ -96,23 +96,23 @@ Status WriteState(const std::string& dir, const CsvState& s) {
                   {"load", s.load},         {"schema_version", s.schema_version},
                   {"buckets", s.buckets},   {"columns", s.columns},
                   {"files", files},         {"obsolete", s.obsolete}};
-  return staging::WriteFileAtomic(dir, kStateName, j.dump(2) + "\n");
+  return WriteFileAtomic(dir, kStateName, j.dump(2) + "\n");
 }
 
 // Finishes the last commit: its new files visible, the files it replaced gone.
 Status Recover(const std::string& dir, const CsvState& s) {
   for (const auto& [b, rel] : s.files) {
-    const std::string path = staging::JoinPath(dir, rel);
+    const std::string path = JoinPath(dir, rel);
     if (Exists(path)) continue;
-    const std::string hidden = staging::JoinPath(dir, HiddenOf(rel));
+    const std::string hidden = JoinPath(dir, HiddenOf(rel));
     if (!Exists(hidden)) {
       return Status::Corruption(dir + ": " + rel + ", named by " + kStateName + ", is gone");
     }
-    BL_RETURN_IF_ERROR(staging::RenameFile(hidden, path));
-    BL_RETURN_IF_ERROR(staging::SyncDir(staging::JoinPath(dir, BucketDir(b))));
+    BL_RETURN_IF_ERROR(RenameFile(hidden, path));
+    BL_RETURN_IF_ERROR(SyncDir(JoinPath(dir, BucketDir(b))));
   }
   for (const auto& rel : s.obsolete) {
-    BL_RETURN_IF_ERROR(staging::RemoveFile(staging::JoinPath(dir, rel)));
+    BL_RETURN_IF_ERROR(RemoveFile(JoinPath(dir, rel)));
   }
   return Status::Ok();
 }
@@ -127,7 +127,7 @@ void RemoveHidden(const std::string& bucket_dir) {
     if (n.size() > 5 && n[0] == '.' && n.ends_with(".tmp")) doomed.push_back(n);
   }
   closedir(d);
-  for (const auto& n : doomed) unlink(staging::JoinPath(bucket_dir, n).c_str());
+  for (const auto& n : doomed) unlink(JoinPath(bucket_dir, n).c_str());
 }
 
 // One applier per table at a time (the trigger and a manual `binlake apply` may overlap).
@@ -137,8 +137,8 @@ class TableLock {
     if (fd_ >= 0) close(fd_);  // releases the lock
   }
   Status Lock(const std::string& dir) {
-    BL_RETURN_IF_ERROR(staging::MakeDirs(dir));
-    const std::string path = staging::JoinPath(dir, kLockName);
+    BL_RETURN_IF_ERROR(MakeDirs(dir));
+    const std::string path = JoinPath(dir, kLockName);
     fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (fd_ < 0 || flock(fd_, LOCK_EX) != 0) return Status::IOError("cannot lock " + path);
     return Status::Ok();
@@ -157,7 +157,7 @@ class CsvApplier {
 
   Status ApplyTable(const StagedTable& st) {
     st_ = st;
-    dir_ = staging::JoinPath(staging::JoinPath(o_.lake, st.schema), st.table);
+    dir_ = JoinPath(JoinPath(o_.lake, st.schema), st.table);
     TableLock lock;
     BL_RETURN_IF_ERROR(lock.Lock(dir_));
     BL_ASSIGN_OR_RETURN(state_, ReadState(dir_));
@@ -234,8 +234,8 @@ class CsvApplier {
   }
 
   Status ReadBucket(const std::string& rel, std::vector<Cells>* rows) const {
-    const std::string path = staging::JoinPath(dir_, rel);
-    BL_ASSIGN_OR_RETURN(auto data, staging::ReadWholeFile(path));
+    const std::string path = JoinPath(dir_, rel);
+    BL_ASSIGN_OR_RETURN(auto data, ReadWholeFile(path));
     staging::CsvReader reader(data, out_csv_, ts_.columns.size());
     Cells fields;
     bool header = true;
@@ -258,8 +258,8 @@ class CsvApplier {
 
   // Writes a bucket's rows hidden; returns the relative path it gets once committed.
   Result<std::string> WriteBucket(int bucket, const std::vector<const Cells*>& rows) {
-    const std::string bdir = staging::JoinPath(dir_, BucketDir(bucket));
-    BL_RETURN_IF_ERROR(staging::MakeDirs(bdir));
+    const std::string bdir = JoinPath(dir_, BucketDir(bucket));
+    BL_RETURN_IF_ERROR(MakeDirs(bdir));
     RemoveHidden(bdir);
     const std::string rel = BucketDir(bucket) + "/part-" + NewUuid() + ".csv";
     std::string out;
@@ -276,7 +276,7 @@ class CsvApplier {
       out.push_back('\n');
     }
     BL_ASSIGN_OR_RETURN(auto f,
-                        staging::AppendFile::Create(staging::JoinPath(dir_, HiddenOf(rel))));
+                        AppendFile::Create(JoinPath(dir_, HiddenOf(rel))));
     BL_RETURN_IF_ERROR(f->Append(out));
     BL_RETURN_IF_ERROR(f->Close());
     return rel;
@@ -285,7 +285,7 @@ class CsvApplier {
   // The commit: the hidden files durable, the state switched, then the files made visible.
   Status Commit(CsvState next, const std::set<int>& written) {
     for (int b : written)
-      BL_RETURN_IF_ERROR(staging::SyncDir(staging::JoinPath(dir_, BucketDir(b))));
+      BL_RETURN_IF_ERROR(SyncDir(JoinPath(dir_, BucketDir(b))));
     next.exists = true;
     BL_RETURN_IF_ERROR(WriteState(dir_, next));
     state_ = std::move(next);
@@ -305,7 +305,7 @@ class CsvApplier {
     const std::string sdir = staging::TableDir(st_.root, st_.schema, st_.table);
     for (const auto& n : load.names) {
       BL_RETURN_IF_ERROR(
-          ReadStagedRows(o_.csv, ts_.columns.size(), staging::JoinPath(sdir, n), true, &rows));
+          ReadStagedRows(o_.csv, ts_.columns.size(), JoinPath(sdir, n), true, &rows));
     }
     std::map<int, std::vector<const Cells*>> by_bucket;
     for (const auto& r : rows) by_bucket[BucketOfCells(key_, r.cells, buckets)].push_back(&r.cells);
@@ -358,7 +358,7 @@ class CsvApplier {
       BL_RETURN_IF_ERROR(TableColumns(m.schema_version));
     }
     const std::string path =
-        staging::JoinPath(staging::TableDir(st_.root, st_.schema, st_.table), name);
+        JoinPath(staging::TableDir(st_.root, st_.schema, st_.table), name);
     std::vector<StagedRow> changes;
     BL_RETURN_IF_ERROR(ReadStagedRows(o_.csv, ts_.columns.size(), path, false, &changes));
     std::map<int, std::vector<const StagedRow*>> by_bucket;
@@ -453,8 +453,8 @@ Result<CsvLakeTable> ReadCsvLakeTable(const std::string& table_dir,
   dialect.null_value = csv.null_value;
   for (const auto& [b, rel] : s.files) {
     t.files.push_back(rel);
-    const std::string path = staging::JoinPath(table_dir, rel);
-    BL_ASSIGN_OR_RETURN(auto data, staging::ReadWholeFile(path));
+    const std::string path = JoinPath(table_dir, rel);
+    BL_ASSIGN_OR_RETURN(auto data, ReadWholeFile(path));
     staging::CsvReader reader(data, dialect, s.columns.size());
     Cells fields;
     bool header = true;

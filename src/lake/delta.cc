@@ -12,7 +12,7 @@
 
 #include "lake/lake.h"
 #include "lake/lake_internal.h"
-#include "staging/files.h"
+#include "util/files.h"
 
 namespace binlake::lake {
 
@@ -24,17 +24,17 @@ std::string DeltaLogName(int64_t version) {
 
 Result<bool> TryCommitDelta(const std::string& table_dir, int64_t version,
                             const std::vector<std::string>& action_lines) {
-  const std::string log_dir = staging::JoinPath(table_dir, "_delta_log");
-  BL_RETURN_IF_ERROR(staging::MakeDirs(log_dir));
+  const std::string log_dir = JoinPath(table_dir, "_delta_log");
+  BL_RETURN_IF_ERROR(MakeDirs(log_dir));
   std::string content;
   for (const auto& l : action_lines) content += l + "\n";
-  const std::string tmp = staging::JoinPath(log_dir, ".commit-" + NewUuid() + ".json.tmp");
+  const std::string tmp = JoinPath(log_dir, ".commit-" + NewUuid() + ".json.tmp");
   {
-    BL_ASSIGN_OR_RETURN(auto f, staging::AppendFile::Create(tmp));
+    BL_ASSIGN_OR_RETURN(auto f, AppendFile::Create(tmp));
     BL_RETURN_IF_ERROR(f->Append(content));
     BL_RETURN_IF_ERROR(f->Close());
   }
-  const std::string target = staging::JoinPath(log_dir, DeltaLogName(version));
+  const std::string target = JoinPath(log_dir, DeltaLogName(version));
   // link(2) fails with EEXIST instead of replacing: a log entry is never overwritten.
   const int rc = link(tmp.c_str(), target.c_str());
   const int err = errno;
@@ -43,7 +43,7 @@ Result<bool> TryCommitDelta(const std::string& table_dir, int64_t version,
     if (err == EEXIST) return false;
     return Status::IOError("cannot create " + target + ": " + std::strerror(err));
   }
-  BL_RETURN_IF_ERROR(staging::SyncDir(log_dir));
+  BL_RETURN_IF_ERROR(SyncDir(log_dir));
   return true;
 }
 
@@ -62,7 +62,7 @@ Result<std::shared_ptr<arrow::Table>> ReadLakeTable(const std::string& table_dir
   if (snap.version < 0) return Status::NotFound("no Delta table at " + table_dir);
   std::vector<std::shared_ptr<arrow::Table>> parts;
   for (const auto& [path, size] : snap.files) {
-    BL_ASSIGN_OR_RETURN(auto t, ReadParquet(staging::JoinPath(table_dir, path)));
+    BL_ASSIGN_OR_RETURN(auto t, ReadParquet(JoinPath(table_dir, path)));
     parts.push_back(std::move(t));
   }
   if (parts.empty()) {

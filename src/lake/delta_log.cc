@@ -11,7 +11,7 @@
 #include <set>
 
 #include "lake/lake_internal.h"
-#include "staging/files.h"
+#include "util/files.h"
 
 namespace binlake::lake {
 namespace {
@@ -176,7 +176,7 @@ std::string CheckpointName(int64_t version) {
 }
 
 std::optional<LastCheckpoint> ReadLastCheckpoint(const std::string& log_dir) {
-  auto text = staging::ReadWholeFile(staging::JoinPath(log_dir, "_last_checkpoint"));
+  auto text = ReadWholeFile(JoinPath(log_dir, "_last_checkpoint"));
   if (!text.ok()) return std::nullopt;
   auto j = json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
@@ -192,7 +192,7 @@ std::optional<LastCheckpoint> ReadLastCheckpoint(const std::string& log_dir) {
 }
 
 Result<DeltaLogState> ReplayDeltaLog(const std::string& table_dir, const ReplayOptions& o) {
-  const std::string log_dir = staging::JoinPath(table_dir, "_delta_log");
+  const std::string log_dir = JoinPath(table_dir, "_delta_log");
   auto in_range = [&](int64_t v) { return o.up_to < 0 || v <= o.up_to; };
   // Checkpoints to try, newest first: `_last_checkpoint`'s, else (or when it cannot be read)
   // the classic checkpoints a listing finds. The listing is skipped on the common path.
@@ -223,7 +223,7 @@ Result<DeltaLogState> ReplayDeltaLog(const std::string& table_dir, const ReplayO
     DeltaLogState s;
     if (i < candidates.size()) {
       const int64_t cp = candidates[i];
-      const std::string path = staging::JoinPath(log_dir, CheckpointName(cp));
+      const std::string path = JoinPath(log_dir, CheckpointName(cp));
       Status st = ReadCheckpointActions(
           path, o.full, [&](const json& a) { return ApplyAction(a, o.full, &s, path); });
       if (!st.ok()) {
@@ -235,7 +235,7 @@ Result<DeltaLogState> ReplayDeltaLog(const std::string& table_dir, const ReplayO
       }
       s.snap.version = cp;
       s.snap.checkpoint_version = cp;
-    } else if (access(staging::JoinPath(log_dir, DeltaLogName(0)).c_str(), F_OK) != 0) {
+    } else if (access(JoinPath(log_dir, DeltaLogName(0)).c_str(), F_OK) != 0) {
       BL_RETURN_IF_ERROR(list());
       if (listing->any) {
         return Status::NotSupported("cannot read the Delta log of " + table_dir + ": " +
@@ -247,8 +247,8 @@ Result<DeltaLogState> ReplayDeltaLog(const std::string& table_dir, const ReplayO
       return s;  // no table yet
     }
     for (int64_t v = s.snap.version + 1; in_range(v); v++) {
-      const std::string path = staging::JoinPath(log_dir, DeltaLogName(v));
-      auto text = staging::ReadWholeFile(path);
+      const std::string path = JoinPath(log_dir, DeltaLogName(v));
+      auto text = ReadWholeFile(path);
       if (!text.ok()) {
         if (text.status().code() == StatusCode::kNotFound) break;
         return text.status();

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <map>
 
-#include "staging/files.h"
+#include "util/files.h"
 #include "staging/records.h"
 
 namespace binlake::lake {
@@ -91,7 +91,7 @@ Result<std::vector<std::pair<staging::FileManifest, std::string>>> ChangeFilesUp
 
 Status ReadStagedRows(const staging::CsvOptions& csv, size_t columns, const std::string& path,
                       bool load, std::vector<StagedRow>* rows) {
-  BL_ASSIGN_OR_RETURN(auto data, staging::ReadWholeFile(path));
+  BL_ASSIGN_OR_RETURN(auto data, ReadWholeFile(path));
   const bool has_op = !load || csv.include_op_for_full_load;
   const bool has_ts = !csv.timestamp_column.empty();
   const size_t lead = (has_op ? 1 : 0) + (has_ts ? 1 : 0);

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "staging/files.h"
+#include "util/files.h"
 
 namespace binlake::staging {
 

@@ -8,7 +8,7 @@
 #include <system_error>
 #include <utility>
 
-#include "staging/files.h"
+#include "util/files.h"
 #include "staging/records.h"
 #include "staging/staging_testing.h"
 

@@ -12,14 +12,13 @@
 #include <filesystem>
 #include <system_error>
 
-#include "staging/files.h"
+#include "util/files.h"
 
 namespace binlake::store {
 
 namespace {
 
 namespace fs = std::filesystem;
-using staging::JoinPath;
 
 Status Errno(const std::string& what, const std::string& path) {
   return Status::IOError(what + " " + path + ": " + std::strerror(errno) +
@@ -70,6 +69,64 @@ class LocalReader : public ObjectReader {
   std::string path_;
 };
 
+// Makes `tmp` (written and fsynced) the object at `path`: rename (kOverwrite) or link(2)
+// (kCreateIfAbsent), then removes the temporary name and fsyncs the folder.
+Status Publish(const std::string& tmp, const std::string& path, PutMode mode) {
+  Status st;
+  if (mode == PutMode::kOverwrite) {
+    if (::rename(tmp.c_str(), path.c_str()) != 0) st = Errno("cannot rename to", path);
+  } else if (::link(tmp.c_str(), path.c_str()) != 0) {
+    st = errno == EEXIST
+             ? Status::AlreadyExists(path + " already exists; another writer created it first")
+             : Errno("cannot link to", path);
+  }
+  // After a rename the temporary name is gone; after a link (or a failure) it is removed.
+  (void)::unlink(tmp.c_str());
+  BL_RETURN_IF_ERROR(st);
+  const std::string dir = path.substr(0, path.rfind('/'));
+  return SyncDir(dir);
+}
+
+class LocalWriter : public ObjectWriter {
+ public:
+  LocalWriter(int fd, std::string tmp, std::string path, PutMode mode)
+      : fd_(fd), tmp_(std::move(tmp)), path_(std::move(path)), mode_(mode) {}
+  ~LocalWriter() override {
+    if (fd_ >= 0) ::close(fd_);
+    if (!closed_) (void)::unlink(tmp_.c_str());
+  }
+  LocalWriter(const LocalWriter&) = delete;
+  LocalWriter& operator=(const LocalWriter&) = delete;
+
+  Status Write(std::string_view data) override {
+    if (closed_) return Status::Internal("write to " + path_ + " after Close");
+    BL_RETURN_IF_ERROR(WriteAll(fd_, data, tmp_));
+    bytes_ += data.size();
+    return Status::Ok();
+  }
+  Status Close() override {
+    if (closed_) return Status::Internal(path_ + " closed twice");
+    closed_ = true;
+    Status st;
+    if (::fsync(fd_) != 0) st = Errno("cannot fsync", tmp_);
+    if (::close(fd_) != 0 && st.ok()) st = Errno("cannot close", tmp_);
+    fd_ = -1;
+    if (!st.ok()) {
+      (void)::unlink(tmp_.c_str());
+      return st;
+    }
+    return Publish(tmp_, path_, mode_);
+  }
+  uint64_t bytes_written() const override { return bytes_; }
+
+ private:
+  int fd_;
+  std::string tmp_, path_;
+  PutMode mode_;
+  bool closed_ = false;
+  uint64_t bytes_ = 0;
+};
+
 class LocalStore : public ObjectStore {
  public:
   explicit LocalStore(std::string root) : root_(std::move(root)) {}
@@ -78,36 +135,47 @@ class LocalStore : public ObjectStore {
   bool SupportsCreateIfAbsent() const override { return true; }
 
   Status Put(std::string_view key, std::string_view data, PutMode mode) override {
+    BL_ASSIGN_OR_RETURN(auto writer, Create(key, mode));
+    BL_RETURN_IF_ERROR(writer->Write(data));
+    return writer->Close();
+  }
+
+  Result<std::unique_ptr<ObjectWriter>> Create(std::string_view key, PutMode mode) override {
+    BL_RETURN_IF_ERROR(CheckKey(key));
+    const std::string path = PathOf(key);
+    BL_ASSIGN_OR_RETURN(auto fd_tmp, OpenTemp(path));
+    return std::unique_ptr<ObjectWriter>(
+        std::make_unique<LocalWriter>(fd_tmp.first, fd_tmp.second, path, mode));
+  }
+
+  // Same file system: the file is hard-linked in (no copy), fsynced first; else copied.
+  Status PutFile(std::string_view key, const std::string& local_path, PutMode mode) override {
     BL_RETURN_IF_ERROR(CheckKey(key));
     const std::string path = PathOf(key);
     const std::string dir = path.substr(0, path.rfind('/'));
-    BL_RETURN_IF_ERROR(staging::MakeDirs(dir));
-    const std::string name = path.substr(dir.size() + 1);
-    const std::string tmp = JoinPath(dir, "." + name + "." + std::to_string(::getpid()) + "-" +
-                                              std::to_string(counter_.fetch_add(1)) + ".tmp");
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0) return Errno("cannot create", tmp);
-    Status st = WriteAll(fd, data, tmp);
-    if (st.ok() && ::fsync(fd) != 0) st = Errno("cannot fsync", tmp);
-    if (::close(fd) != 0 && st.ok()) st = Errno("cannot close", tmp);
-    if (st.ok()) {
-      if (mode == PutMode::kOverwrite) {
-        if (::rename(tmp.c_str(), path.c_str()) != 0) st = Errno("cannot rename to", path);
-      } else if (::link(tmp.c_str(), path.c_str()) != 0) {
-        st = errno == EEXIST
-                 ? Status::AlreadyExists(path + " already exists; another writer created it first")
-                 : Errno("cannot link to", path);
+    BL_RETURN_IF_ERROR(MakeDirs(dir));
+    const int fd = ::open(local_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Errno("cannot open", local_path);
+    const bool synced = ::fsync(fd) == 0;
+    ::close(fd);
+    if (!synced) return Errno("cannot fsync", local_path);
+    const std::string tmp = TempName(path);
+    if (::link(local_path.c_str(), tmp.c_str()) != 0) {
+      if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
+        return ObjectStore::PutFile(key, local_path, mode);
       }
+      return Errno("cannot link " + local_path + " to", tmp);
     }
-    // After a rename the temporary name is gone; after a link (or a failure) it is removed.
-    (void)::unlink(tmp.c_str());
-    BL_RETURN_IF_ERROR(st);
-    return staging::SyncDir(dir);
+    return Publish(tmp, path, mode);
+  }
+
+  std::string LocalPath(std::string_view key) const override {
+    return ValidateKey(key).ok() ? PathOf(key) : "";
   }
 
   Result<std::string> Get(std::string_view key) override {
     BL_RETURN_IF_ERROR(CheckKey(key));
-    return staging::ReadWholeFile(PathOf(key));
+    return ReadWholeFile(PathOf(key));
   }
 
   Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length) override {
@@ -175,7 +243,7 @@ class LocalStore : public ObjectStore {
 
   Status Delete(std::string_view key) override {
     BL_RETURN_IF_ERROR(CheckKey(key));
-    return staging::RemoveFile(PathOf(key));
+    return RemoveFile(PathOf(key));
   }
 
   Result<ObjectInfo> Stat(std::string_view key) override {
@@ -202,6 +270,19 @@ class LocalStore : public ObjectStore {
     return Status::Ok();
   }
   std::string PathOf(std::string_view key) const { return JoinPath(root_, key); }
+  std::string TempName(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    return path.substr(0, slash + 1) + "." + path.substr(slash + 1) + "." +
+           std::to_string(::getpid()) + "-" + std::to_string(counter_.fetch_add(1)) + ".tmp";
+  }
+  // A new temporary file beside `path` (its folder made first), open for writing.
+  Result<std::pair<int, std::string>> OpenTemp(const std::string& path) {
+    BL_RETURN_IF_ERROR(MakeDirs(path.substr(0, path.rfind('/'))));
+    std::string tmp = TempName(path);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0) return Errno("cannot create", tmp);
+    return std::make_pair(fd, std::move(tmp));
+  }
 
   // An open descriptor and the size of a regular file.
   Result<std::pair<int, uint64_t>> OpenAt(std::string_view key) {
@@ -233,7 +314,7 @@ Result<std::unique_ptr<ObjectStore>> OpenLocalStore(const std::string& root) {
   }
   std::string r = root;
   while (r.size() > 1 && r.back() == '/') r.pop_back();
-  BL_RETURN_IF_ERROR(staging::MakeDirs(r));
+  BL_RETURN_IF_ERROR(MakeDirs(r));
   return std::unique_ptr<ObjectStore>(std::make_unique<LocalStore>(std::move(r)));
 }
 

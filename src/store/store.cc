@@ -1,6 +1,12 @@
 // Store URIs and keys: which backend a URI names, and what a valid key is.
 #include "store/store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "store/local_store.h"
 
 namespace binlake::store {
@@ -66,7 +72,35 @@ Status ValidateKey(std::string_view key) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<ObjectStore>> OpenStore(std::string_view uri) {
+Status ObjectStore::PutFile(std::string_view key, const std::string& local_path, PutMode mode) {
+  const int fd = ::open(local_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::IOError("cannot open " + local_path + ": " + std::strerror(errno));
+  }
+  auto writer = Create(key, mode);
+  if (!writer.ok()) {
+    ::close(fd);
+    return writer.status();
+  }
+  std::string buf(size_t{1} << 20, '\0');
+  Status st;
+  while (st.ok()) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      st = Status::IOError("cannot read " + local_path + ": " + std::strerror(errno));
+      break;
+    }
+    if (n == 0) break;
+    st = (*writer)->Write(std::string_view(buf.data(), static_cast<size_t>(n)));
+  }
+  ::close(fd);
+  BL_RETURN_IF_ERROR(st);
+  return (*writer)->Close();
+}
+
+Result<std::unique_ptr<ObjectStore>> OpenStore(std::string_view uri, const StoreOptions& options) {
+  (void)options;
   BL_ASSIGN_OR_RETURN(StoreUri parsed, ParseStoreUri(uri));
   if (parsed.kind == StoreUri::Kind::kLocal) return OpenLocalStore(parsed.path);
   return Status::NotSupported("store URI '" + std::string(uri) +

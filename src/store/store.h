@@ -38,6 +38,18 @@ class ObjectReader {
   virtual uint64_t size() const = 0;
 };
 
+// A streaming write of one object: nothing is visible until Close() succeeds, and then the whole
+// object at once (a local temporary file renamed into place; an S3 single PUT or multipart upload).
+// Destroying it without Close abandons it (a multipart upload is aborted).
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;
+  virtual Status Write(std::string_view data) = 0;
+  // kCreateIfAbsent: AlreadyExists when another writer created the key first.
+  virtual Status Close() = 0;
+  virtual uint64_t bytes_written() const = 0;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -48,6 +60,19 @@ class ObjectStore {
 
   virtual Status Put(std::string_view key, std::string_view data,
                      PutMode mode = PutMode::kOverwrite) = 0;
+  // A streaming Put, for objects too big to hold in memory (Parquet files, full-load CSVs).
+  virtual Result<std::unique_ptr<ObjectWriter>> Create(std::string_view key,
+                                                       PutMode mode = PutMode::kOverwrite) = 0;
+  // Puts the bytes of a local file (left in place, and not to be changed afterwards: the local
+  // backend may hard-link it instead of copying).
+  virtual Status PutFile(std::string_view key, const std::string& local_path,
+                         PutMode mode = PutMode::kOverwrite);
+  // The local file that holds the key's bytes when the store is a local folder (readers may use
+  // it directly, e.g. Arrow's file reader); "" for remote stores.
+  virtual std::string LocalPath(std::string_view key) const {
+    (void)key;
+    return "";
+  }
   virtual Result<std::string> Get(std::string_view key) = 0;  // NotFound when absent
   // [offset, offset + length) clipped to the object; InvalidArgument when offset > size.
   virtual Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length) = 0;
@@ -71,7 +96,31 @@ Result<StoreUri> ParseStoreUri(std::string_view uri);
 // A key is non-empty, relative, without empty, "." or ".." segments, NUL or a trailing '/'.
 Status ValidateKey(std::string_view key);
 
+// How to reach S3 (the [s3] config section; docs/s3.md). Credentials are never here: they come
+// from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN) or the shared credentials
+// file (AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/credentials) under `profile`.
+struct S3Options {
+  std::string endpoint;  // "http://127.0.0.1:9400"; "" : AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL,
+                         // else https://s3.<region>.amazonaws.com
+  std::string region;    // "" : AWS_REGION / AWS_DEFAULT_REGION / the profile's, else us-east-1
+  std::string profile;   // "" : AWS_PROFILE, else "default"
+  enum class Addressing { kAuto, kPath, kVirtualHost };
+  Addressing addressing = Addressing::kAuto;  // auto: path style with a custom endpoint
+  // Writes that must not overwrite (Delta commits) use If-None-Match: *. A store without
+  // conditional writes is refused unless this is set: then only one writer may run per table.
+  bool single_writer = false;
+  int max_retries = 8;                      // on 5xx, timeouts, throttling; backoff with jitter
+  uint64_t part_bytes = uint64_t{8} << 20;  // multipart part size (and the single-PUT limit)
+  int connect_timeout_ms = 5000;
+  int request_timeout_ms = 60000;
+};
+
+struct StoreOptions {
+  S3Options s3;
+};
+
 // The store a URI names; a local folder is created when missing.
-Result<std::unique_ptr<ObjectStore>> OpenStore(std::string_view uri);
+Result<std::unique_ptr<ObjectStore>> OpenStore(std::string_view uri,
+                                               const StoreOptions& options = {});
 
 }  // namespace binlake::store

@@ -19,7 +19,7 @@
 #include <unordered_map>
 
 #include "lake/lake.h"
-#include "staging/files.h"
+#include "util/files.h"
 #include "verify/rows.h"
 
 namespace binlake::verify {
@@ -149,7 +149,7 @@ Status ReadLakeRows(const TableWork& t, const std::set<int>* only, const BatchFn
   for (const auto& [path, size] : t.lake->files) {
     const int bucket = BucketOfPath(t, path);
     if (only && only->count(bucket) == 0) continue;
-    const std::string full = staging::JoinPath(t.lake_dir, path);
+    const std::string full = JoinPath(t.lake_dir, path);
     auto in = arrow::io::ReadableFile::Open(full);
     if (!in.ok()) {
       return Status::IOError("cannot open " + full +
@@ -368,7 +368,7 @@ std::vector<std::string> ListDirs(const std::string& dir) {
       const std::string n = e->d_name;
       if (n.empty() || n[0] == '.') continue;
       struct stat st {};
-      if (stat(staging::JoinPath(dir, n).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      if (stat(JoinPath(dir, n).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
         out.push_back(n);
       }
     }
@@ -382,10 +382,10 @@ std::vector<std::string> ListDirs(const std::string& dir) {
 std::vector<std::pair<std::string, std::string>> ListLakeTables(const std::string& lake) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& schema : ListDirs(lake)) {
-    const std::string sdir = staging::JoinPath(lake, schema);
+    const std::string sdir = JoinPath(lake, schema);
     for (const auto& table : ListDirs(sdir)) {
       struct stat st {};
-      const std::string log = staging::JoinPath(staging::JoinPath(sdir, table), "_delta_log");
+      const std::string log = JoinPath(JoinPath(sdir, table), "_delta_log");
       if (stat(log.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) out.emplace_back(schema, table);
     }
   }
@@ -394,7 +394,7 @@ std::vector<std::pair<std::string, std::string>> ListLakeTables(const std::strin
 
 // Reads the lake side's metadata and maps the source side's types; compares the two schemas.
 Status Prepare(const VerifyOptions& o, TableWork* t) {
-  t->lake_dir = staging::JoinPath(staging::JoinPath(o.lake, t->report.schema), t->report.table);
+  t->lake_dir = JoinPath(JoinPath(o.lake, t->report.schema), t->report.table);
   if (t->source) {
     std::vector<std::pair<int, int>> pk;
     for (size_t i = 0; i < t->source->columns.size(); i++) {
@@ -413,7 +413,7 @@ Status Prepare(const VerifyOptions& o, TableWork* t) {
     }
   }
   struct stat st {};
-  if (stat(staging::JoinPath(t->lake_dir, "_delta_log").c_str(), &st) == 0) {
+  if (stat(JoinPath(t->lake_dir, "_delta_log").c_str(), &st) == 0) {
     BL_ASSIGN_OR_RETURN(auto snap, lake::ReadDeltaLog(t->lake_dir));
     if (snap.version >= 0) t->lake = std::move(snap);
   }

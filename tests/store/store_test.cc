@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
@@ -171,6 +172,57 @@ TEST_P(StoreTest, BadKeysAreRefused) {
     const Status st = store_->Put(k, "x");
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << "'" << k << "': " << st.ToString();
   }
+}
+
+TEST_P(StoreTest, StreamingWriteIsInvisibleUntilClose) {
+  auto w = store_->Create("big/object.bin");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  std::string expect;
+  for (int i = 0; i < 40; ++i) {
+    std::string chunk(size_t{1} << 18, static_cast<char>('a' + i % 26));  // 10 MiB in all
+    ASSERT_TRUE((*w)->Write(chunk).ok());
+    expect += chunk;
+  }
+  EXPECT_EQ(store_->Stat("big/object.bin").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Keys(Opts("big/")).empty());
+  ASSERT_TRUE((*w)->Close().ok());
+  EXPECT_EQ((*w)->bytes_written(), expect.size());
+  auto got = store_->Get("big/object.bin");
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(*got == expect);
+
+  // Abandoned (destroyed without Close): nothing appears.
+  {
+    auto a = store_->Create("big/abandoned.bin");
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE((*a)->Write("partial").ok());
+  }
+  EXPECT_EQ(Keys(Opts("big/")), (std::vector<std::string>{"big/object.bin"}));
+
+  // A streaming create-if-absent loses to an existing key.
+  auto c = store_->Create("big/object.bin", PutMode::kCreateIfAbsent);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Write("other").ok());
+  EXPECT_EQ((*c)->Close().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->Stat("big/object.bin")->size, expect.size());
+}
+
+TEST_P(StoreTest, PutFileUploadsALocalFile) {
+  const std::string local = dir_.path() + "/local.csv";
+  {
+    std::FILE* f = std::fopen(local.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fputs("id,name\n1,a\n", f);
+    std::fclose(f);
+  }
+  ASSERT_TRUE(store_->PutFile("s/t/file.csv", local).ok());
+  auto got = store_->Get("s/t/file.csv");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "id,name\n1,a\n");
+  EXPECT_EQ(store_->PutFile("s/t/file.csv", local, PutMode::kCreateIfAbsent).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->PutFile("s/t/none.csv", dir_.path() + "/missing").code(), StatusCode::kIOError);
+  EXPECT_EQ(Keys(Opts("s/")), (std::vector<std::string>{"s/t/file.csv"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::ValuesIn(Backends()),

@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "lake/lake.h"
-#include "staging/files.h"
+#include "util/files.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 #include "testing/test_mysql.h"

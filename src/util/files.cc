@@ -1,5 +1,5 @@
 // POSIX file I/O for the staging store; every error names the path.
-#include "staging/files.h"
+#include "util/files.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <system_error>
 #include <vector>
 
-namespace binlake::staging {
+namespace binlake {
 
 namespace {
 
@@ -189,4 +189,4 @@ Status AppendFile::Close() {
   return st;
 }
 
-}  // namespace binlake::staging
+}  // namespace binlake

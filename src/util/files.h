@@ -1,4 +1,5 @@
-// Local-file primitives of the staging store: a visible file is always whole (temp, fsync, rename).
+// Local-file primitives (staging, the local store): a visible file is always whole (temp, fsync,
+// rename).
 #pragma once
 
 #include <cstdint>
@@ -8,7 +9,7 @@
 
 #include "util/status.h"
 
-namespace binlake::staging {
+namespace binlake {
 
 inline constexpr unsigned kFileMode = 0640;
 inline constexpr unsigned kDirMode = 0750;
@@ -47,4 +48,4 @@ class AppendFile {
   uint64_t size_ = 0;
 };
 
-}  // namespace binlake::staging
+}  // namespace binlake
