@@ -1,7 +1,6 @@
 // Applying staged CSV files to bucketed Delta tables: LOAD rebuilds, change files merge once.
 // Both stream: CSV files are parsed block by block into per-bucket Arrow builders, and a bucket's
 // old rows flow through the merge row group by row group, so memory does not grow with the table.
-#include <dirent.h>
 #include <parquet/arrow/reader.h>
 
 #include <algorithm>
@@ -18,7 +17,7 @@
 #include "lake/lake.h"
 #include "lake/lake_internal.h"
 #include "lake/merge.h"
-#include "util/files.h"
+#include "lake/staged.h"
 #include "staging/records.h"
 
 namespace binlake::lake {
@@ -38,7 +37,9 @@ constexpr int64_t kReadBatchRows = int64_t{64} * 1024;  // old rows per merge st
 
 // One lake table and the staging schema version its rows follow.
 struct Table {
-  std::string staging_root, schema, table, dir;
+  const StagedTable* st = nullptr;           // where its staging files are
+  std::unique_ptr<store::ObjectStore> lake;  // the lake table's store
+  std::string schema, table, dir;            // dir: the lake table's URI (messages)
   staging::TableSchema ts;
   int schema_version = 0;
   std::vector<LakeType> types;
@@ -49,7 +50,7 @@ struct Table {
 };
 
 Status InitTable(const ApplyOptions& o, int version, Table* t) {
-  BL_ASSIGN_OR_RETURN(t->ts, staging::ReadSchema(t->staging_root, t->schema, t->table, version));
+  BL_ASSIGN_OR_RETURN(t->ts, StagedSchema(*t->st, version));
   t->schema_version = version;
   t->types.clear();
   arrow::FieldVector fields;
@@ -144,21 +145,6 @@ int BucketOfPath(const std::string& path) {
   int b = -1;
   if (std::sscanf(path.c_str(), "bucket=%d/", &b) != 1) return -1;
   return b;
-}
-
-std::vector<std::string> ListCsv(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n.size() > 4 && n[0] != '.' && n.compare(n.size() - 4, 4, ".csv") == 0) {
-        names.push_back(n);
-      }
-    }
-    closedir(d);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 // The smallest power of two >= 16 that keeps a full load at most kRowsPerBucket rows per bucket.
@@ -287,11 +273,12 @@ struct BucketChanges {
 
 // Reads a change file block by block into per-bucket Arrow batches.
 Result<std::map<int, BucketChanges>> ReadChanges(const ApplyOptions& o, const Table& t,
-                                                 const std::string& path) {
+                                                 const std::string& name) {
   const Layout layout = RecordLayout(o, t, false);
   BucketBuilders builders(t, layout);
   std::map<int, BucketChanges> out;
-  BL_ASSIGN_OR_RETURN(auto blocks, staging::CsvBlockReader::Open(path));
+  const std::string path = t.st->Where(name);
+  BL_ASSIGN_OR_RETURN(auto blocks, OpenStagedCsv(*t.st, name));
   std::string block;
   uint64_t first_line = 0;
   Fields fields;
@@ -328,8 +315,8 @@ std::vector<ValueKind> Kinds(const Table& t) {
 // one row group once it holds `flush_rows`. Memory: threads x buckets x flush_rows rows at most.
 class LoadWriter {
  public:
-  LoadWriter(const ApplyOptions& o, const Table& t, std::vector<std::string> paths)
-      : o_(o), t_(t), paths_(std::move(paths)), layout_(RecordLayout(o, t, true)) {
+  LoadWriter(const ApplyOptions& o, const Table& t, std::vector<std::string> names)
+      : o_(o), t_(t), names_(std::move(names)), layout_(RecordLayout(o, t, true)) {
     threads_ = Threads(o);
     files_.resize(static_cast<size_t>(t.buckets));
     file_mu_ = std::make_unique<std::mutex[]>(static_cast<size_t>(t.buckets));
@@ -361,9 +348,9 @@ class LoadWriter {
   // The next block of whole records, or false when every file is read.
   Result<bool> NextBlock(std::string* block, uint64_t* first_line, size_t* file) {
     std::lock_guard<std::mutex> lock(read_mu_);
-    while (next_file_ < paths_.size()) {
+    while (next_file_ < names_.size()) {
       if (!reader_) {
-        BL_ASSIGN_OR_RETURN(reader_, staging::CsvBlockReader::Open(paths_[next_file_]));
+        BL_ASSIGN_OR_RETURN(reader_, OpenStagedCsv(*t_.st, names_[next_file_]));
       }
       BL_ASSIGN_OR_RETURN(bool more, reader_->Next(block, first_line));
       if (more) {
@@ -381,7 +368,7 @@ class LoadWriter {
     std::lock_guard<std::mutex> lock(file_mu_[b]);
     if (!files_[b]) {
       BL_ASSIGN_OR_RETURN(files_[b],
-                          BucketFile::Create(t_.dir, b, t_.arrow_schema, Kinds(t_), false));
+                          BucketFile::Create(t_.lake.get(), b, t_.arrow_schema, Kinds(t_), false));
     }
     return files_[b]->WriteRowGroup(batch);
   }
@@ -395,7 +382,7 @@ class LoadWriter {
     while (true) {
       BL_ASSIGN_OR_RETURN(bool more, NextBlock(&block, &first_line, &file));
       if (!more) break;
-      const std::string& path = paths_[file];
+      const std::string path = t_.st->Where(names_[file]);
       staging::CsvReader reader(block, o_.csv, layout_.fields, first_line);
       while (reader.NextViews(&fields)) {
         if (o_.csv.header && reader.line() == 1) continue;
@@ -417,7 +404,7 @@ class LoadWriter {
 
   const ApplyOptions& o_;
   const Table& t_;
-  std::vector<std::string> paths_;
+  std::vector<std::string> names_;
   Layout layout_;
   int threads_ = 1;
   int64_t flush_rows_ = 0;
@@ -454,17 +441,18 @@ Status CheckSchema(const Table& t, const arrow::Schema& s, const std::string& pa
 Status RewriteBucket(const Table& t, bool use_threads, BucketRewrite* r) {
   BL_ASSIGN_OR_RETURN(auto merge,
                       BucketMerge::Make(r->changes->rows, r->changes->ops, t.key, t.has_pk));
-  BL_ASSIGN_OR_RETURN(r->file,
-                      BucketFile::Create(t.dir, r->bucket, t.arrow_schema, Kinds(t), use_threads));
+  BL_ASSIGN_OR_RETURN(
+      r->file, BucketFile::Create(t.lake.get(), r->bucket, t.arrow_schema, Kinds(t), use_threads));
   BatchVector kept;
   for (const auto& [rel, size] : r->old_files) {
-    const std::string path = JoinPath(t.dir, rel);
+    const std::string path = t.dir + "/" + rel;
     parquet::ArrowReaderProperties props(use_threads);
     props.set_batch_size(kReadBatchRows);
     parquet::arrow::FileReaderBuilder builder;
     builder.memory_pool(LakePool());
-    auto st = builder.OpenFile(path);
-    if (!st.ok()) return Status::IOError("cannot open " + path + ": " + st.ToString());
+    BL_ASSIGN_OR_RETURN(auto input, OpenArrowInput(*t.lake, rel));
+    auto st = builder.Open(input);
+    if (!st.ok()) return Status::Corruption(path + ": " + st.ToString());
     auto reader = builder.properties(props)->Build();
     if (!reader.ok()) return Status::Corruption(path + ": " + reader.status().ToString());
     std::shared_ptr<arrow::Schema> schema;
@@ -503,11 +491,11 @@ class Applier {
   }
 
   Status Commit(Table* t, int64_t version, const std::vector<std::string>& actions, bool* won) {
-    BL_ASSIGN_OR_RETURN(*won, TryCommitDelta(t->dir, version, actions));
+    BL_ASSIGN_OR_RETURN(*won, TryCommitDelta(*t->lake, version, actions));
     if (*won) stats_->commits++;
     // The commit stands either way: a failed checkpoint only leaves readers more log to replay.
     if (*won) {
-      Status cp = MaybeCheckpoint(t->dir, version, o_.checkpoints);
+      Status cp = MaybeCheckpoint(*t->lake, version, o_.checkpoints);
       if (!cp.ok()) Warn("checkpoint of " + t->dir + ": " + cp.message());
     }
     return Status::Ok();
@@ -515,22 +503,12 @@ class Applier {
 
   // Rebuilds the table from all its LOAD files.
   Status ApplyLoad(Table* t) {
-    const std::string sdir = staging::TableDir(t->staging_root, t->schema, t->table);
-    std::vector<std::string> loads;
-    std::string load_id;
-    int version = 0;
-    uint64_t rows = 0;
-    for (const auto& n : ListCsv(sdir)) {
-      if (!staging::IsLoadFileName(n)) continue;
-      BL_ASSIGN_OR_RETURN(auto m, staging::ReadManifest(t->staging_root, t->schema, t->table, n));
-      loads.push_back(JoinPath(sdir, n));
-      load_id += m.sha256.substr(0, 16);
-      version = m.schema_version;
-      rows += m.rows;
-    }
-    if (loads.empty()) return Status::NotFound("no LOAD files in " + sdir);
+    BL_ASSIGN_OR_RETURN(auto staged, StagedLoadFiles(*t->st));
+    const std::string& load_id = staged.id;
+    const int version = staged.schema_version;
+    const uint64_t rows = staged.rows;
     for (int attempt = 0; attempt < 5; attempt++) {
-      BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(t->dir));
+      BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(*t->lake));
       auto it = snap.configuration.find("binlake.load");
       if (it != snap.configuration.end() && it->second == load_id) {
         stats_->skipped++;
@@ -538,7 +516,7 @@ class Applier {
       }
       t->buckets = o_.buckets > 0 ? o_.buckets : AutoBuckets(rows);
       BL_RETURN_IF_ERROR(InitTable(o_, version, t));
-      LoadWriter writer(o_, *t, loads);
+      LoadWriter writer(o_, *t, staged.names);
       BL_ASSIGN_OR_RETURN(auto files, writer.Run());
       std::vector<std::string> actions;
       TableHeader(*t, snap, load_id, &actions);
@@ -570,10 +548,9 @@ class Applier {
 
   // Merges one change file; skipped when the table's txn already has its sequence.
   Status ApplyCdc(Table* t, const std::string& name, const staging::FileManifest& m) {
-    const std::string path =
-        JoinPath(staging::TableDir(t->staging_root, t->schema, t->table), name);
+    const std::string path = t->st->Where(name);
     for (int attempt = 0; attempt < 5; attempt++) {
-      BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(t->dir));
+      BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(*t->lake));
       auto txn = snap.txns.find(AppId(*t));
       if (txn != snap.txns.end() && txn->second >= static_cast<int64_t>(m.sequence)) {
         stats_->skipped++;
@@ -587,7 +564,7 @@ class Applier {
       } else {
         BL_RETURN_IF_ERROR(LoadTableState(snap, m.schema_version, t));
       }
-      BL_ASSIGN_OR_RETURN(auto changes, ReadChanges(o_, *t, path));
+      BL_ASSIGN_OR_RETURN(auto changes, ReadChanges(o_, *t, name));
       std::vector<BucketRewrite> rewrites(changes.size());
       std::map<int, BucketRewrite*> by_bucket;
       size_t i = 0;
@@ -651,8 +628,7 @@ class Applier {
     const int table_version = std::atoi(v->second.c_str());
     BL_RETURN_IF_ERROR(InitTable(o_, table_version, t));
     if (file_version != table_version) {
-      BL_ASSIGN_OR_RETURN(auto other,
-                          staging::ReadSchema(t->staging_root, t->schema, t->table, file_version));
+      BL_ASSIGN_OR_RETURN(auto other, StagedSchema(*t->st, file_version));
       if (!SameLakeColumns(*t, other)) {
         return Status::NotSupported(t->schema + "." + t->table + ": schema change (version " +
                                     std::to_string(file_version) +
@@ -693,65 +669,35 @@ Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std
     return Status::InvalidArgument("buckets must be at least 1 (0: automatic)");
   ApplyStats stats;
   Applier applier(options, &stats);
-  // "<root>\0<schema>\0<table>" -> requested names
-  std::map<std::string, std::set<std::string>> by_table;
-  for (const auto& f : files) {
-    const size_t s3 = f.rfind('/');
-    const size_t s2 = s3 == std::string::npos || s3 == 0 ? std::string::npos : f.rfind('/', s3 - 1);
-    const size_t s1 = s2 == std::string::npos || s2 == 0 ? std::string::npos : f.rfind('/', s2 - 1);
-    if (s2 == std::string::npos || f.size() < 4 || f.compare(f.size() - 4, 4, ".csv") != 0) {
-      return Status::InvalidArgument(f +
-                                     " is not a staging file <staging>/<schema>/<table>/NAME.csv");
-    }
-    std::string root = options.staging;
-    if (root.empty()) root = s1 == std::string::npos ? "." : f.substr(0, s1);
-    const std::string schema =
-        f.substr(s1 == std::string::npos ? 0 : s1 + 1, s2 - (s1 == std::string::npos ? 0 : s1 + 1));
-    const std::string table = f.substr(s2 + 1, s3 - s2 - 1);
-    by_table[root + '\0' + schema + '\0' + table].insert(f.substr(s3 + 1));
-  }
-  for (const auto& [id, names] : by_table) {
+  BL_ASSIGN_OR_RETURN(auto staged, GroupStagedFiles(options, files));
+  if (staged.empty()) return stats;
+  BL_ASSIGN_OR_RETURN(std::shared_ptr<store::ObjectStore> lake,
+                      store::OpenStore(options.lake, options.stores));
+  for (const auto& st : staged) {
     Table t;
-    const size_t a = id.find('\0'), b = id.find('\0', a + 1);
-    t.staging_root = id.substr(0, a);
-    t.schema = id.substr(a + 1, b - a - 1);
-    t.table = id.substr(b + 1);
-    t.dir = JoinPath(JoinPath(options.lake, t.schema), t.table);
-    const std::string sdir = staging::TableDir(t.staging_root, t.schema, t.table);
-    const bool any_load = std::any_of(names.begin(), names.end(), [](const std::string& n) {
-      return staging::IsLoadFileName(n);
-    });
-    BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(t.dir));
-    const auto all = ListCsv(sdir);
-    const bool staged_load = std::any_of(
-        all.begin(), all.end(), [](const std::string& n) { return staging::IsLoadFileName(n); });
-    if (any_load || (snap.version < 0 && staged_load)) BL_RETURN_IF_ERROR(applier.ApplyLoad(&t));
-    // Change files up to the newest one asked for, in sequence order: a late trigger of an
-    // earlier file never leaves a gap behind a later one.
-    std::vector<std::pair<staging::FileManifest, std::string>> cdc;
-    uint64_t target = 0;
-    for (const auto& n : names) {
-      if (staging::IsLoadFileName(n)) continue;
-      BL_ASSIGN_OR_RETURN(auto m, staging::ReadManifest(t.staging_root, t.schema, t.table, n));
-      target = std::max(target, m.sequence);
+    t.st = &st;
+    t.schema = st.schema;
+    t.table = st.table;
+    t.lake = LakeTableStore(lake, st.schema, st.table);
+    t.dir = t.lake->uri();
+    BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(*t.lake));
+    bool load = st.AnyLoadAsked();
+    if (!load && snap.version < 0) {
+      BL_ASSIGN_OR_RETURN(auto all, ListStagedCsv(st));
+      load = std::any_of(all.begin(), all.end(),
+                         [](const std::string& n) { return staging::IsLoadFileName(n); });
     }
-    if (target == 0) continue;
+    if (load) {
+      BL_RETURN_IF_ERROR(applier.ApplyLoad(&t));
+      BL_ASSIGN_OR_RETURN(snap, ReadDeltaLog(*t.lake));
+    }
     // Files up to the table's txn version are applied: leave them out here rather than replay
     // the log once per earlier file (ApplyCdc still checks each one against a fresh snapshot).
-    BL_ASSIGN_OR_RETURN(auto now, ReadDeltaLog(t.dir));
-    auto txn = now.txns.find(AppId(t));
-    const int64_t applied = txn == now.txns.end() ? -1 : txn->second;
-    for (const auto& n : all) {
-      if (staging::IsLoadFileName(n)) continue;
-      BL_ASSIGN_OR_RETURN(auto m, staging::ReadManifest(t.staging_root, t.schema, t.table, n));
-      if (static_cast<int64_t>(m.sequence) <= applied) {
-        if (names.count(n) != 0) stats.skipped++;
-      } else if (m.sequence <= target) {
-        cdc.emplace_back(std::move(m), n);
-      }
-    }
-    std::sort(cdc.begin(), cdc.end(),
-              [](const auto& x, const auto& y) { return x.first.sequence < y.first.sequence; });
+    auto txn = snap.txns.find(AppId(t));
+    const int64_t applied = txn == snap.txns.end() ? -1 : txn->second;
+    int skipped = 0;
+    BL_ASSIGN_OR_RETURN(auto cdc, ChangeFilesUpTo(st, applied, &skipped));
+    stats.skipped += skipped;
     for (const auto& [m, n] : cdc) {
       BL_RETURN_IF_ERROR(applier.ApplyCdc(&t, n, m));
     }

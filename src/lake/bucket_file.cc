@@ -159,23 +159,20 @@ std::string FileStats::Json() const {
       .dump();
 }
 
-Result<std::unique_ptr<BucketFile>> BucketFile::Create(const std::string& table_dir, int bucket,
+Result<std::unique_ptr<BucketFile>> BucketFile::Create(store::ObjectStore* table, int bucket,
                                                        std::shared_ptr<arrow::Schema> schema,
                                                        std::vector<ValueKind> kinds,
                                                        bool use_threads) {
   char dir[32];
   std::snprintf(dir, sizeof(dir), "bucket=%04d", bucket);
   const std::string rel = std::string(dir) + "/part-" + NewUuid() + ".parquet";
-  BL_RETURN_IF_ERROR(MakeDirs(JoinPath(table_dir, dir)));
-  return std::unique_ptr<BucketFile>(new BucketFile(bucket, rel, JoinPath(table_dir, rel),
+  return std::unique_ptr<BucketFile>(new BucketFile(table, bucket, rel, table->uri() + "/" + rel,
                                                     std::move(schema), std::move(kinds),
                                                     use_threads));
 }
 
 Status BucketFile::Open(const arrow::RecordBatch& sample) {
-  auto out = arrow::io::FileOutputStream::Open(path_, /*append=*/false);
-  if (!out.ok()) return Status::IOError("cannot create " + path_ + ": " + out.status().ToString());
-  out_ = *out;
+  BL_ASSIGN_OR_RETURN(out_, CreateArrowOutput(*store_, rel_));
   parquet::WriterProperties::Builder props;
   props.compression(parquet::Compression::ZSTD)->max_row_group_length(kRowGroupRows);
   // Dictionary encoding pays when values repeat: at most half of the sample distinct.
@@ -260,17 +257,12 @@ Result<std::optional<std::string>> BucketFile::Finish() {
     return std::optional<std::string>();
   }
   BL_RETURN_IF_ERROR(Check(writer_->Close(), path_));
+  auto size = out_->Tell();
+  if (!size.ok()) return Status::Internal(path_ + ": " + size.status().ToString());
+  bytes_ = *size;
+  // Durable (the store fsyncs, or S3 acknowledges) before a log entry names it.
   BL_RETURN_IF_ERROR(Check(out_->Close(), path_));
-  // The file must be durable before a log entry names it.
-  const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) != 0) {
-    if (fd >= 0) close(fd);
-    return Status::IOError("cannot fsync " + path_);
-  }
-  close(fd);
-  struct stat st {};
-  if (stat(path_.c_str(), &st) != 0) return Status::IOError("cannot stat " + path_);
-  bytes_ = static_cast<int64_t>(st.st_size);
+  published_ = true;
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
@@ -287,8 +279,9 @@ Result<std::optional<std::string>> BucketFile::Finish() {
 void BucketFile::Discard() {
   if (removed_) return;
   removed_ = true;
-  if (out_ && !out_->closed()) (void)out_->Close();
-  unlink(path_.c_str());
+  writer_.reset();
+  out_.reset();  // an unpublished object is abandoned with its stream
+  if (published_) (void)store_->Delete(rel_);
 }
 
 }  // namespace binlake::lake

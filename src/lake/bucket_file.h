@@ -55,7 +55,8 @@ class BucketFile {
  public:
   // `use_threads`: encode the columns of a row group in parallel (Arrow's CPU pool); only for a
   // caller that is not itself one of many parallel writers.
-  static Result<std::unique_ptr<BucketFile>> Create(const std::string& table_dir, int bucket,
+  // `table`: the table's store (outlives the file).
+  static Result<std::unique_ptr<BucketFile>> Create(store::ObjectStore* table, int bucket,
                                                     std::shared_ptr<arrow::Schema> schema,
                                                     std::vector<ValueKind> kinds, bool use_threads);
   ~BucketFile();
@@ -80,9 +81,10 @@ class BucketFile {
   int64_t bytes() const { return bytes_; }
 
  private:
-  BucketFile(int bucket, std::string rel, std::string path, std::shared_ptr<arrow::Schema> schema,
-             std::vector<ValueKind> kinds, bool use_threads)
-      : bucket_(bucket),
+  BucketFile(store::ObjectStore* store, int bucket, std::string rel, std::string path,
+             std::shared_ptr<arrow::Schema> schema, std::vector<ValueKind> kinds, bool use_threads)
+      : store_(store),
+        bucket_(bucket),
         rel_(std::move(rel)),
         path_(std::move(path)),
         schema_(schema),
@@ -92,19 +94,20 @@ class BucketFile {
   Status WritePending();
   Status WriteGroup();
 
+  store::ObjectStore* store_;
   int bucket_;
-  std::string rel_, path_;
+  std::string rel_, path_;  // key in the table; its URI (messages)
   std::shared_ptr<arrow::Schema> schema_;
   bool use_threads_;
   std::vector<std::shared_ptr<arrow::RecordBatch>> pending_;  // slices, gathered in one batch
   int64_t pending_rows_ = 0;
   std::vector<std::shared_ptr<arrow::RecordBatch>> group_;  // the next row group
   int64_t group_rows_ = 0;
-  std::shared_ptr<arrow::io::FileOutputStream> out_;
+  std::shared_ptr<arrow::io::OutputStream> out_;
   std::unique_ptr<parquet::arrow::FileWriter> writer_;
   FileStats stats_;
   int64_t rows_ = 0, bytes_ = 0;
-  bool kept_ = false, removed_ = false;
+  bool kept_ = false, removed_ = false, published_ = false;
 };
 
 }  // namespace binlake::lake

@@ -1,12 +1,7 @@
 // Delta log checkpoints: the state of a version in one Parquet file (classic, V1 spec), so a
 // reader replays only the JSON commits after it; `_last_checkpoint` points at the newest.
-#include <arrow/io/file.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/arrow/writer.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -19,7 +14,6 @@
 #include "lake/delta_log.h"
 #include "lake/lake.h"
 #include "lake/lake_internal.h"
-#include "util/files.h"
 
 namespace binlake::lake {
 namespace {
@@ -203,34 +197,17 @@ std::optional<int64_t> ParseInterval(const std::string& text) {
 
 constexpr int64_t kDefaultTombstoneRetentionMs = int64_t{7} * 86400000;  // Delta's default
 
-// A file written through a unique temporary name in `dir`, fsynced, renamed over `name`.
-Status PublishFile(const std::string& dir, const std::string& name,
-                   const std::function<Status(const std::string& tmp)>& write) {
-  const std::string tmp = JoinPath(dir, "." + name + "." + NewUuid() + ".tmp");
-  Status st = write(tmp);
-  if (st.ok()) {
-    const int fd = open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) != 0) st = Status::IOError("cannot fsync " + tmp);
-    if (fd >= 0) close(fd);
-  }
-  if (st.ok()) st = RenameFile(tmp, JoinPath(dir, name));
-  if (!st.ok()) {
-    unlink(tmp.c_str());
-    return st;
-  }
-  return SyncDir(dir);
-}
-
 // Deletes the log entries and checkpoints older than the newest classic checkpoint at or
 // below `keep_from` (PROTOCOL.md "Metadata Cleanup"); data files are never touched.
-Status CleanupLog(const std::string& log_dir, int64_t keep_from) {
+Status CleanupLog(store::ObjectStore& table, int64_t keep_from) {
   std::vector<std::pair<int64_t, std::string>> entries;
   int64_t cut = -1;
-  DIR* d = opendir(log_dir.c_str());
-  if (!d) return Status::IOError("cannot list " + log_dir + ": " + std::strerror(errno));
-  while (dirent* e = readdir(d)) {
-    const std::string n = e->d_name;
-    if (n.size() < 21 || n[20] != '.') continue;
+  store::ListOptions lo;
+  lo.prefix = "_delta_log/";
+  BL_ASSIGN_OR_RETURN(auto objects, table.List(lo));
+  for (const auto& o : objects) {
+    const std::string n = o.key.substr(lo.prefix.size());
+    if (n.size() < 21 || n[20] != '.' || n.find('/') != std::string::npos) continue;
     if (!std::all_of(n.begin(), n.begin() + 20, [](char c) { return c >= '0' && c <= '9'; })) {
       continue;
     }
@@ -238,42 +215,24 @@ Status CleanupLog(const std::string& log_dir, int64_t keep_from) {
     const std::string rest = n.substr(21);
     if (rest == "checkpoint.parquet" && v <= keep_from && v > cut) cut = v;
     if (rest == "json" || rest == "crc" || rest.starts_with("checkpoint.")) {
-      entries.emplace_back(v, n);
+      entries.emplace_back(v, o.key);
     }
   }
-  closedir(d);
   if (cut < 0) return Status::Ok();
-  for (const auto& [v, n] : entries) {
-    if (v < cut) BL_RETURN_IF_ERROR(RemoveFile(JoinPath(log_dir, n)));
+  for (const auto& [v, key] : entries) {
+    if (v < cut) BL_RETURN_IF_ERROR(table.Delete(key));
   }
   return Status::Ok();
 }
 
-// Temporary files of writers that crashed (`.name.tmp`) once they are an hour old.
-void RemoveStaleTemps(const std::string& dir) {
-  DIR* d = opendir(dir.c_str());
-  if (!d) return;
-  const time_t cutoff = time(nullptr) - 3600;
-  while (dirent* e = readdir(d)) {
-    const std::string n = e->d_name;
-    if (n.size() < 6 || n[0] != '.' || !n.ends_with(".tmp")) continue;
-    const std::string path = JoinPath(dir, n);
-    struct stat st {};
-    if (stat(path.c_str(), &st) == 0 && st.st_mtime < cutoff) unlink(path.c_str());
-  }
-  closedir(d);
-}
-
 }  // namespace
 
-Status ReadCheckpointActions(const std::string& path, bool with_tombstones,
+Status ReadCheckpointActions(store::ObjectStore& table, const std::string& key,
+                             bool with_tombstones,
                              const std::function<Status(const json&)>& action) {
-  auto in = arrow::io::ReadableFile::Open(path);
-  if (!in.ok()) {
-    if (access(path.c_str(), F_OK) != 0) return Status::NotFound(path + " does not exist");
-    return Status::IOError("cannot open " + path + ": " + in.status().ToString());
-  }
-  auto reader = parquet::arrow::OpenFile(*in, arrow::default_memory_pool());
+  const std::string path = table.uri() + "/" + key;
+  BL_ASSIGN_OR_RETURN(auto in, OpenArrowInput(table, key));
+  auto reader = parquet::arrow::OpenFile(in, arrow::default_memory_pool());
   if (!reader.ok()) return Status::Corruption(path + ": " + reader.status().ToString());
   std::shared_ptr<arrow::Schema> schema;
   BL_RETURN_IF_ERROR(Check((*reader)->GetSchema(&schema), path));
@@ -309,12 +268,12 @@ Status ReadCheckpointActions(const std::string& path, bool with_tombstones,
   return Status::Ok();
 }
 
-Status WriteDeltaCheckpoint(const std::string& table_dir, int64_t version) {
-  const std::string log_dir = JoinPath(table_dir, "_delta_log");
+Status WriteDeltaCheckpoint(store::ObjectStore& store, int64_t version) {
+  const std::string table_dir = store.uri();
   ReplayOptions ro;
   ro.up_to = version;
   ro.full = true;
-  BL_ASSIGN_OR_RETURN(auto state, ReplayDeltaLog(table_dir, ro));
+  BL_ASSIGN_OR_RETURN(auto state, ReplayDeltaLog(store, ro));
   if (state.snap.version != version) {
     return Status::NotFound(table_dir + ": version " + std::to_string(version) +
                             " is not committed; no checkpoint written");
@@ -381,49 +340,53 @@ Status WriteDeltaCheckpoint(const std::string& table_dir, int64_t version) {
   }
   const auto table = arrow::Table::Make(schema, arrays, static_cast<int64_t>(rows.size()));
   const std::string name = CheckpointName(version);
-  BL_RETURN_IF_ERROR(PublishFile(log_dir, name, [&](const std::string& tmp) -> Status {
-    auto out = arrow::io::FileOutputStream::Open(tmp);
-    if (!out.ok()) return Status::IOError("cannot create " + tmp + ": " + out.status().ToString());
+  const std::string key = "_delta_log/" + name;
+  {
+    BL_ASSIGN_OR_RETURN(auto out, CreateArrowOutput(store, key));
     auto props =
         parquet::WriterProperties::Builder().compression(parquet::Compression::SNAPPY)->build();
-    BL_RETURN_IF_ERROR(Check(
-        parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), *out, 1 << 20, props),
-        tmp));
-    return Check((*out)->Close(), tmp);
-  }));
+    BL_RETURN_IF_ERROR(
+        Check(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), out, 1 << 20, props),
+              table_dir + "/" + key));
+    BL_RETURN_IF_ERROR(Check(out->Close(), table_dir + "/" + key));
+  }
 
   // `_last_checkpoint` never moves back (another writer may have checkpointed a newer version).
-  auto last = ReadLastCheckpoint(log_dir);
+  auto last = ReadLastCheckpoint(store);
   if (last && last->version > version) return Status::Ok();
-  struct stat st {};
-  const std::string cp_path = JoinPath(log_dir, name);
-  const int64_t bytes = stat(cp_path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+  auto info = store.Stat(key);
+  const int64_t bytes = info.ok() ? static_cast<int64_t>(info->size) : 0;
   const std::string hint = json{{"version", version},
                                 {"size", static_cast<int64_t>(rows.size())},
                                 {"sizeInBytes", bytes},
                                 {"numOfAddFiles", static_cast<int64_t>(state.adds.size())}}
                                .dump();
-  return PublishFile(log_dir, "_last_checkpoint", [&](const std::string& tmp) -> Status {
-    BL_ASSIGN_OR_RETURN(auto f, AppendFile::Create(tmp));
-    BL_RETURN_IF_ERROR(f->Append(hint));
-    return f->Close();
-  });
+  return store.Put("_delta_log/_last_checkpoint", hint);
 }
 
-Status MaybeCheckpoint(const std::string& table_dir, int64_t version,
+Status WriteDeltaCheckpoint(const std::string& table_uri, int64_t version) {
+  BL_ASSIGN_OR_RETURN(auto s, store::OpenStore(table_uri));
+  return WriteDeltaCheckpoint(*s, version);
+}
+
+Status MaybeCheckpoint(store::ObjectStore& table, int64_t version,
                        const CheckpointOptions& options) {
   if (options.interval <= 0 || version <= 0) return Status::Ok();
-  const std::string log_dir = JoinPath(table_dir, "_delta_log");
-  const auto last = ReadLastCheckpoint(log_dir);
+  const auto last = ReadLastCheckpoint(table);
   const bool due = version % options.interval == 0 ||
                    (last && last->parts == 0 && version - last->version >= options.interval);
   if (!due) return Status::Ok();
-  BL_RETURN_IF_ERROR(WriteDeltaCheckpoint(table_dir, version));
-  RemoveStaleTemps(log_dir);
+  BL_RETURN_IF_ERROR(WriteDeltaCheckpoint(table, version));
   if (options.log_retention_versions > 0) {
-    BL_RETURN_IF_ERROR(CleanupLog(log_dir, version - options.log_retention_versions));
+    BL_RETURN_IF_ERROR(CleanupLog(table, version - options.log_retention_versions));
   }
   return Status::Ok();
+}
+
+Status MaybeCheckpoint(const std::string& table_uri, int64_t version,
+                       const CheckpointOptions& options) {
+  BL_ASSIGN_OR_RETURN(auto s, store::OpenStore(table_uri));
+  return MaybeCheckpoint(*s, version, options);
 }
 
 }  // namespace binlake::lake

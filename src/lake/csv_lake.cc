@@ -20,8 +20,8 @@
 #include <set>
 
 #include "lake/lake_internal.h"
-#include "util/files.h"
 #include "staging/records.h"
+#include "util/files.h"
 
 namespace binlake::lake {
 namespace {
@@ -151,18 +151,20 @@ class TableLock {
 class CsvApplier {
  public:
   CsvApplier(const ApplyOptions& o, ApplyStats* stats) : o_(o), stats_(stats) {
+    auto uri = store::ParseStoreUri(o.lake);
+    lake_dir_ = uri.ok() ? uri->path : o.lake;
     out_csv_.delimiter = o.csv.delimiter;
     out_csv_.null_value = o.csv.null_value;
   }
 
   Status ApplyTable(const StagedTable& st) {
     st_ = st;
-    dir_ = JoinPath(JoinPath(o_.lake, st.schema), st.table);
+    dir_ = JoinPath(JoinPath(lake_dir_, st.schema), st.table);
     TableLock lock;
     BL_RETURN_IF_ERROR(lock.Lock(dir_));
     BL_ASSIGN_OR_RETURN(state_, ReadState(dir_));
     BL_RETURN_IF_ERROR(Recover(dir_, state_));
-    const auto staged = ListStagedCsv(staging::TableDir(st.root, st.schema, st.table));
+    BL_ASSIGN_OR_RETURN(const auto staged, ListStagedCsv(st));
     const bool staged_load = std::any_of(staged.begin(), staged.end(), [](const std::string& n) {
       return staging::IsLoadFileName(n);
     });
@@ -183,7 +185,7 @@ class CsvApplier {
 
   // The columns and key of a schema version.
   Status InitColumns(int version) {
-    BL_ASSIGN_OR_RETURN(ts_, staging::ReadSchema(st_.root, st_.schema, st_.table, version));
+    BL_ASSIGN_OR_RETURN(ts_, StagedSchema(st_, version));
     schema_version_ = version;
     std::vector<std::pair<int, int>> pk;
     for (size_t i = 0; i < ts_.columns.size(); i++) {
@@ -275,8 +277,7 @@ class CsvApplier {
       staging::AppendCsvRecord(cells, out_csv_, &out);
       out.push_back('\n');
     }
-    BL_ASSIGN_OR_RETURN(auto f,
-                        AppendFile::Create(JoinPath(dir_, HiddenOf(rel))));
+    BL_ASSIGN_OR_RETURN(auto f, AppendFile::Create(JoinPath(dir_, HiddenOf(rel))));
     BL_RETURN_IF_ERROR(f->Append(out));
     BL_RETURN_IF_ERROR(f->Close());
     return rel;
@@ -284,8 +285,7 @@ class CsvApplier {
 
   // The commit: the hidden files durable, the state switched, then the files made visible.
   Status Commit(CsvState next, const std::set<int>& written) {
-    for (int b : written)
-      BL_RETURN_IF_ERROR(SyncDir(JoinPath(dir_, BucketDir(b))));
+    for (int b : written) BL_RETURN_IF_ERROR(SyncDir(JoinPath(dir_, BucketDir(b))));
     next.exists = true;
     BL_RETURN_IF_ERROR(WriteState(dir_, next));
     state_ = std::move(next);
@@ -302,10 +302,8 @@ class CsvApplier {
     BL_RETURN_IF_ERROR(InitColumns(load.schema_version));
     const int buckets = o_.buckets > 0 ? o_.buckets : kCsvDefaultBuckets;
     std::vector<StagedRow> rows;
-    const std::string sdir = staging::TableDir(st_.root, st_.schema, st_.table);
     for (const auto& n : load.names) {
-      BL_RETURN_IF_ERROR(
-          ReadStagedRows(o_.csv, ts_.columns.size(), JoinPath(sdir, n), true, &rows));
+      BL_RETURN_IF_ERROR(ReadStagedRows(o_.csv, ts_.columns.size(), st_, n, true, &rows));
     }
     std::map<int, std::vector<const Cells*>> by_bucket;
     for (const auto& r : rows) by_bucket[BucketOfCells(key_, r.cells, buckets)].push_back(&r.cells);
@@ -332,8 +330,7 @@ class CsvApplier {
   Status TableColumns(int file_version) {
     BL_RETURN_IF_ERROR(InitColumns(state_.schema_version));
     if (file_version == state_.schema_version) return Status::Ok();
-    BL_ASSIGN_OR_RETURN(auto other,
-                        staging::ReadSchema(st_.root, st_.schema, st_.table, file_version));
+    BL_ASSIGN_OR_RETURN(auto other, StagedSchema(st_, file_version));
     if (other.columns != ts_.columns) {
       return Status::NotSupported(st_.schema + "." + st_.table + ": schema change (version " +
                                   std::to_string(file_version) +
@@ -357,10 +354,9 @@ class CsvApplier {
     } else {
       BL_RETURN_IF_ERROR(TableColumns(m.schema_version));
     }
-    const std::string path =
-        JoinPath(staging::TableDir(st_.root, st_.schema, st_.table), name);
+    const std::string path = st_.Where(name);
     std::vector<StagedRow> changes;
-    BL_RETURN_IF_ERROR(ReadStagedRows(o_.csv, ts_.columns.size(), path, false, &changes));
+    BL_RETURN_IF_ERROR(ReadStagedRows(o_.csv, ts_.columns.size(), st_, name, false, &changes));
     std::map<int, std::vector<const StagedRow*>> by_bucket;
     for (const auto& r : changes) {
       by_bucket[BucketOfCells(key_, r.cells, next.buckets)].push_back(&r);
@@ -420,6 +416,7 @@ class CsvApplier {
   ApplyStats* stats_;
   staging::CsvOptions out_csv_;  // the lake files' dialect: the staging delimiter and NULL token
   StagedTable st_;
+  std::string lake_dir_;  // the lake folder (a file:// URI as a path)
   std::string dir_;
   CsvState state_;
   staging::TableSchema ts_;
@@ -434,6 +431,12 @@ Result<ApplyStats> ApplyCsvFiles(const ApplyOptions& options,
                                  const std::vector<std::string>& files) {
   if (options.lake.empty()) return Status::InvalidArgument("the lake folder is required (--lake)");
   if (options.buckets < 0) return Status::InvalidArgument("buckets must be at least 1 (0: 16)");
+  BL_ASSIGN_OR_RETURN(auto lake_uri, store::ParseStoreUri(options.lake));
+  if (lake_uri.kind != store::StoreUri::Kind::kLocal) {
+    return Status::NotSupported("the CSV lake (" + options.lake +
+                                ") is written to a local folder only; use format = \"delta\" "
+                                "for a lake on S3");
+  }
   BL_ASSIGN_OR_RETURN(auto tables, GroupStagedFiles(options, files));
   ApplyStats stats;
   CsvApplier applier(options, &stats);

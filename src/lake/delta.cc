@@ -1,18 +1,9 @@
 // The Delta log: commit a version only if absent; read the active files (the replay: delta_log.cc).
-#include <arrow/io/file.h>
-#include <dirent.h>
-#include <fcntl.h>
-#include <parquet/arrow/reader.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "lake/lake.h"
 #include "lake/lake_internal.h"
-#include "util/files.h"
 
 namespace binlake::lake {
 
@@ -22,47 +13,29 @@ std::string DeltaLogName(int64_t version) {
   return name;
 }
 
-Result<bool> TryCommitDelta(const std::string& table_dir, int64_t version,
+Result<bool> TryCommitDelta(store::ObjectStore& table, int64_t version,
                             const std::vector<std::string>& action_lines) {
-  const std::string log_dir = JoinPath(table_dir, "_delta_log");
-  BL_RETURN_IF_ERROR(MakeDirs(log_dir));
   std::string content;
   for (const auto& l : action_lines) content += l + "\n";
-  const std::string tmp = JoinPath(log_dir, ".commit-" + NewUuid() + ".json.tmp");
-  {
-    BL_ASSIGN_OR_RETURN(auto f, AppendFile::Create(tmp));
-    BL_RETURN_IF_ERROR(f->Append(content));
-    BL_RETURN_IF_ERROR(f->Close());
-  }
-  const std::string target = JoinPath(log_dir, DeltaLogName(version));
-  // link(2) fails with EEXIST instead of replacing: a log entry is never overwritten.
-  const int rc = link(tmp.c_str(), target.c_str());
-  const int err = errno;
-  unlink(tmp.c_str());
-  if (rc != 0) {
-    if (err == EEXIST) return false;
-    return Status::IOError("cannot create " + target + ": " + std::strerror(err));
-  }
-  BL_RETURN_IF_ERROR(SyncDir(log_dir));
+  Status st =
+      table.Put("_delta_log/" + DeltaLogName(version), content, store::PutMode::kCreateIfAbsent);
+  if (st.code() == StatusCode::kAlreadyExists) return false;
+  BL_RETURN_IF_ERROR(st);
   return true;
 }
 
-Result<std::shared_ptr<arrow::Table>> ReadParquet(const std::string& path) {
-  auto in = arrow::io::ReadableFile::Open(path);
-  if (!in.ok()) return Status::IOError("cannot open " + path + ": " + in.status().ToString());
-  auto reader = parquet::arrow::OpenFile(*in, arrow::default_memory_pool());
-  if (!reader.ok()) return Status::Corruption(path + ": " + reader.status().ToString());
-  auto table = (*reader)->ReadTable();
-  if (!table.ok()) return Status::Corruption(path + ": " + table.status().ToString());
-  return *table;
+Result<bool> TryCommitDelta(const std::string& table_uri, int64_t version,
+                            const std::vector<std::string>& action_lines) {
+  BL_ASSIGN_OR_RETURN(auto s, store::OpenStore(table_uri));
+  return TryCommitDelta(*s, version, action_lines);
 }
 
-Result<std::shared_ptr<arrow::Table>> ReadLakeTable(const std::string& table_dir) {
-  BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(table_dir));
-  if (snap.version < 0) return Status::NotFound("no Delta table at " + table_dir);
+Result<std::shared_ptr<arrow::Table>> ReadLakeTable(store::ObjectStore& table) {
+  BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(table));
+  if (snap.version < 0) return Status::NotFound("no Delta table at " + table.uri());
   std::vector<std::shared_ptr<arrow::Table>> parts;
   for (const auto& [path, size] : snap.files) {
-    BL_ASSIGN_OR_RETURN(auto t, ReadParquet(JoinPath(table_dir, path)));
+    BL_ASSIGN_OR_RETURN(auto t, ReadParquet(table, path));
     parts.push_back(std::move(t));
   }
   if (parts.empty()) {
@@ -72,8 +45,20 @@ Result<std::shared_ptr<arrow::Table>> ReadLakeTable(const std::string& table_dir
     return *empty;
   }
   auto t = arrow::ConcatenateTables(parts);
-  if (!t.ok()) return Status::Corruption(table_dir + ": files differ in schema");
+  if (!t.ok()) return Status::Corruption(table.uri() + ": files differ in schema");
   return *t;
+}
+
+Result<std::shared_ptr<arrow::Table>> ReadLakeTable(const std::string& table_uri) {
+  BL_ASSIGN_OR_RETURN(auto s, OpenTableStore(table_uri, {}));
+  if (!s) return Status::NotFound("no Delta table at " + table_uri);
+  return ReadLakeTable(*s);
+}
+
+std::unique_ptr<store::ObjectStore> LakeTableStore(std::shared_ptr<store::ObjectStore> lake,
+                                                   const std::string& schema,
+                                                   const std::string& table) {
+  return store::SubStore(std::move(lake), schema + "/" + table + "/");
 }
 
 }  // namespace binlake::lake

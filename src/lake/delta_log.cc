@@ -1,9 +1,6 @@
 // Reading the Delta log: the newest usable checkpoint, then the JSON commits after it.
 #include "lake/delta_log.h"
 
-#include <dirent.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -11,7 +8,6 @@
 #include <set>
 
 #include "lake/lake_internal.h"
-#include "util/files.h"
 
 namespace binlake::lake {
 namespace {
@@ -46,16 +42,15 @@ struct LogListing {
   bool any = false;                // any commit or checkpoint at all
 };
 
-Result<LogListing> ListLog(const std::string& log_dir, int64_t up_to) {
+Result<LogListing> ListLog(store::ObjectStore& table, int64_t up_to) {
   LogListing l;
-  DIR* d = opendir(log_dir.c_str());
-  if (!d) {
-    if (errno == ENOENT) return l;
-    return Status::IOError("cannot list " + log_dir + ": " + std::strerror(errno));
-  }
-  while (dirent* e = readdir(d)) {
-    const std::string_view n = e->d_name;
+  store::ListOptions lo;
+  lo.prefix = "_delta_log/";
+  BL_ASSIGN_OR_RETURN(auto objects, table.List(lo));
+  for (const auto& o : objects) {
+    const std::string_view n = std::string_view(o.key).substr(lo.prefix.size());
     if (n.size() < 21 || !IsDigits(n.substr(0, 20)) || n[20] != '.') continue;
+    if (n.find('/') != std::string_view::npos) continue;
     const int64_t v = std::strtoll(std::string(n.substr(0, 20)).c_str(), nullptr, 10);
     const std::string_view rest = n.substr(21);
     if (rest == "json") {
@@ -73,7 +68,6 @@ Result<LogListing> ListLog(const std::string& log_dir, int64_t up_to) {
       l.newest_name = std::string(n);
     }
   }
-  closedir(d);
   std::sort(l.classic.begin(), l.classic.end());
   return l;
 }
@@ -175,8 +169,8 @@ std::string CheckpointName(int64_t version) {
   return name;
 }
 
-std::optional<LastCheckpoint> ReadLastCheckpoint(const std::string& log_dir) {
-  auto text = ReadWholeFile(JoinPath(log_dir, "_last_checkpoint"));
+std::optional<LastCheckpoint> ReadLastCheckpoint(store::ObjectStore& table) {
+  auto text = table.Get("_delta_log/_last_checkpoint");
   if (!text.ok()) return std::nullopt;
   auto j = json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
@@ -191,8 +185,8 @@ std::optional<LastCheckpoint> ReadLastCheckpoint(const std::string& log_dir) {
   return lc;
 }
 
-Result<DeltaLogState> ReplayDeltaLog(const std::string& table_dir, const ReplayOptions& o) {
-  const std::string log_dir = JoinPath(table_dir, "_delta_log");
+Result<DeltaLogState> ReplayDeltaLog(store::ObjectStore& table, const ReplayOptions& o) {
+  const std::string table_dir = table.uri();
   auto in_range = [&](int64_t v) { return o.up_to < 0 || v <= o.up_to; };
   // Checkpoints to try, newest first: `_last_checkpoint`'s, else (or when it cannot be read)
   // the classic checkpoints a listing finds. The listing is skipped on the common path.
@@ -201,7 +195,7 @@ Result<DeltaLogState> ReplayDeltaLog(const std::string& table_dir, const ReplayO
   std::string why;  // why a newer checkpoint was not used
   auto list = [&]() -> Status {
     if (listing) return Status::Ok();
-    BL_ASSIGN_OR_RETURN(auto l, ListLog(log_dir, o.up_to));
+    BL_ASSIGN_OR_RETURN(auto l, ListLog(table, o.up_to));
     listing = std::move(l);
     if (why.empty() && listing->newest_checkpoint >= 0) why = UnsupportedKind(listing->newest_name);
     for (auto it = listing->classic.rbegin(); it != listing->classic.rend(); ++it) {
@@ -212,7 +206,7 @@ Result<DeltaLogState> ReplayDeltaLog(const std::string& table_dir, const ReplayO
     return Status::Ok();
   };
   if (o.checkpoints) {
-    auto hint = ReadLastCheckpoint(log_dir);
+    auto hint = ReadLastCheckpoint(table);
     if (hint && hint->parts == 0 && in_range(hint->version)) {
       candidates.push_back(hint->version);
     } else {
@@ -223,9 +217,10 @@ Result<DeltaLogState> ReplayDeltaLog(const std::string& table_dir, const ReplayO
     DeltaLogState s;
     if (i < candidates.size()) {
       const int64_t cp = candidates[i];
-      const std::string path = JoinPath(log_dir, CheckpointName(cp));
+      const std::string key = "_delta_log/" + CheckpointName(cp);
+      const std::string path = table_dir + "/" + key;
       Status st = ReadCheckpointActions(
-          path, o.full, [&](const json& a) { return ApplyAction(a, o.full, &s, path); });
+          table, key, o.full, [&](const json& a) { return ApplyAction(a, o.full, &s, path); });
       if (!st.ok()) {
         // Not usable (torn copy, unknown layout): an older checkpoint or the JSON log may do.
         if (st.code() == StatusCode::kNotSupported && why.empty()) why = st.message();
@@ -235,7 +230,7 @@ Result<DeltaLogState> ReplayDeltaLog(const std::string& table_dir, const ReplayO
       }
       s.snap.version = cp;
       s.snap.checkpoint_version = cp;
-    } else if (access(JoinPath(log_dir, DeltaLogName(0)).c_str(), F_OK) != 0) {
+    } else if (!table.Stat("_delta_log/" + DeltaLogName(0)).ok()) {
       BL_RETURN_IF_ERROR(list());
       if (listing->any) {
         return Status::NotSupported("cannot read the Delta log of " + table_dir + ": " +
@@ -247,8 +242,9 @@ Result<DeltaLogState> ReplayDeltaLog(const std::string& table_dir, const ReplayO
       return s;  // no table yet
     }
     for (int64_t v = s.snap.version + 1; in_range(v); v++) {
-      const std::string path = JoinPath(log_dir, DeltaLogName(v));
-      auto text = ReadWholeFile(path);
+      const std::string key = "_delta_log/" + DeltaLogName(v);
+      const std::string path = table_dir + "/" + key;
+      auto text = table.Get(key);
       if (!text.ok()) {
         if (text.status().code() == StatusCode::kNotFound) break;
         return text.status();
@@ -278,9 +274,36 @@ Result<DeltaLogState> ReplayDeltaLog(const std::string& table_dir, const ReplayO
   }
 }
 
-Result<DeltaSnapshot> ReadDeltaLog(const std::string& table_dir) {
-  BL_ASSIGN_OR_RETURN(auto s, ReplayDeltaLog(table_dir, ReplayOptions{}));
+Result<DeltaSnapshot> ReadDeltaLog(store::ObjectStore& table) {
+  BL_ASSIGN_OR_RETURN(auto s, ReplayDeltaLog(table, ReplayOptions{}));
   return std::move(s.snap);
+}
+
+Result<DeltaLogState> ReplayDeltaLog(const std::string& table_uri, const ReplayOptions& options) {
+  BL_ASSIGN_OR_RETURN(auto s, OpenTableStore(table_uri, {}));
+  if (!s) return DeltaLogState{};
+  return ReplayDeltaLog(*s, options);
+}
+
+std::optional<LastCheckpoint> ReadLastCheckpoint(const std::string& table_uri) {
+  auto s = OpenTableStore(table_uri, {});
+  if (!s.ok() || !*s) return std::nullopt;
+  return ReadLastCheckpoint(**s);
+}
+
+Status ReadCheckpointActions(const std::string& path, bool with_tombstones,
+                             const std::function<Status(const json&)>& action) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return Status::InvalidArgument(path + " is not a path");
+  BL_ASSIGN_OR_RETURN(auto s, OpenTableStore(path.substr(0, slash), {}));
+  if (!s) return Status::NotFound(path + " does not exist");
+  return ReadCheckpointActions(*s, path.substr(slash + 1), with_tombstones, action);
+}
+
+Result<DeltaSnapshot> ReadDeltaLog(const std::string& table_uri) {
+  BL_ASSIGN_OR_RETURN(auto s, OpenTableStore(table_uri, {}));
+  if (!s) return DeltaSnapshot{};
+  return ReadDeltaLog(*s);
 }
 
 }  // namespace binlake::lake

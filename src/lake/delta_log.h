@@ -41,7 +41,8 @@ struct ReplayOptions {
   bool checkpoints = true;  // start from the newest usable checkpoint; false: every JSON commit
 };
 
-Result<DeltaLogState> ReplayDeltaLog(const std::string& table_dir, const ReplayOptions& options);
+Result<DeltaLogState> ReplayDeltaLog(store::ObjectStore& table, const ReplayOptions& options);
+Result<DeltaLogState> ReplayDeltaLog(const std::string& table_uri, const ReplayOptions& options);
 
 // `_last_checkpoint`: the version it names and, for multi-part checkpoints, the part count.
 struct LastCheckpoint {
@@ -49,7 +50,8 @@ struct LastCheckpoint {
   int64_t parts = 0;  // 0: a single file
 };
 // nullopt when absent or unreadable (a reader then lists the log folder).
-std::optional<LastCheckpoint> ReadLastCheckpoint(const std::string& log_dir);
+std::optional<LastCheckpoint> ReadLastCheckpoint(store::ObjectStore& table);
+std::optional<LastCheckpoint> ReadLastCheckpoint(const std::string& table_uri);
 
 std::string CheckpointName(int64_t version);  // 00000000000000000100.checkpoint.parquet
 
@@ -57,6 +59,10 @@ std::string CheckpointName(int64_t version);  // 00000000000000000100.checkpoint
 // ({"add": {...}}): protocol, metaData, txn, add and (with `with_tombstones`) remove. Unknown
 // columns are ignored; NotSupported for a V2 checkpoint that points to sidecar files, Corruption
 // without exactly one protocol and one metaData.
+Status ReadCheckpointActions(store::ObjectStore& table, const std::string& key,
+                             bool with_tombstones,
+                             const std::function<Status(const nlohmann::json&)>& action);
+// The same for a checkpoint file given by its path or URI.
 Status ReadCheckpointActions(const std::string& path, bool with_tombstones,
                              const std::function<Status(const nlohmann::json&)>& action);
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <arrow/api.h>
+#include <arrow/io/interfaces.h>
 
 #include <cstdint>
 #include <functional>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "staging/staging.h"
+#include "store/store.h"
 #include "util/status.h"
 
 namespace binlake::lake {
@@ -61,16 +63,24 @@ struct DeltaSnapshot {
   int64_t checkpoint_version = -1;       // the checkpoint the replay started from; -1: none
 };
 
+// Each function takes the table's store (a view of the lake under `<schema>/<table>/`: keys
+// `_delta_log/...`, `bucket=NNNN/...`); the string forms take a table URI (a folder or
+// s3://bucket/prefix/schema/table) and open it with default options (tools and tests).
+
 // The latest version: from the newest usable classic checkpoint (`_last_checkpoint`, else a
 // listing of `_delta_log`), then the JSON commits after it; without one, from version 0.
-Result<DeltaSnapshot> ReadDeltaLog(const std::string& table_dir);
-// Creates `_delta_log/<version>.json` only if absent (temp file + link(2), fsynced): false when
-// another writer committed that version first.
-Result<bool> TryCommitDelta(const std::string& table_dir, int64_t version,
+Result<DeltaSnapshot> ReadDeltaLog(store::ObjectStore& table);
+Result<DeltaSnapshot> ReadDeltaLog(const std::string& table_uri);
+// Creates `_delta_log/<version>.json` only if absent (the store's create-if-absent: link(2)
+// locally, If-None-Match: * on S3): false when another writer committed that version first.
+Result<bool> TryCommitDelta(store::ObjectStore& table, int64_t version,
+                            const std::vector<std::string>& action_lines);
+Result<bool> TryCommitDelta(const std::string& table_uri, int64_t version,
                             const std::vector<std::string>& action_lines);
 // Writes the classic checkpoint `_delta_log/<version:020>.checkpoint.parquet` of a committed
-// version (temp file, fsync, rename), then points `_last_checkpoint` at it the same way.
-Status WriteDeltaCheckpoint(const std::string& table_dir, int64_t version);
+// version, then points `_last_checkpoint` at it (each object appears whole).
+Status WriteDeltaCheckpoint(store::ObjectStore& table, int64_t version);
+Status WriteDeltaCheckpoint(const std::string& table_uri, int64_t version);
 
 // What the apply does after each commit (docs/lake.md "Checkpoints").
 struct CheckpointOptions {
@@ -80,11 +90,24 @@ struct CheckpointOptions {
 };
 // Writes a checkpoint when `version` is a multiple of the interval or the last checkpoint is at
 // least an interval behind (a crash may have skipped one); then the optional log cleanup.
-Status MaybeCheckpoint(const std::string& table_dir, int64_t version,
+Status MaybeCheckpoint(store::ObjectStore& table, int64_t version,
+                       const CheckpointOptions& options);
+Status MaybeCheckpoint(const std::string& table_uri, int64_t version,
                        const CheckpointOptions& options);
 
 // Reads the active files of the table's latest version into one Arrow table (tests, tools).
-Result<std::shared_ptr<arrow::Table>> ReadLakeTable(const std::string& table_dir);
+Result<std::shared_ptr<arrow::Table>> ReadLakeTable(store::ObjectStore& table);
+Result<std::shared_ptr<arrow::Table>> ReadLakeTable(const std::string& table_uri);
+
+// A lake file for Arrow/Parquet readers: a local store's file is read directly, a remote object
+// is fetched whole (data files are bounded by the bucket size).
+Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenArrowInput(store::ObjectStore& s,
+                                                                    const std::string& key);
+
+// The store view of one lake table: `<lake>/<schema>/<table>/`.
+std::unique_ptr<store::ObjectStore> LakeTableStore(std::shared_ptr<store::ObjectStore> lake,
+                                                   const std::string& schema,
+                                                   const std::string& table);
 
 // ---- apply
 
@@ -92,8 +115,9 @@ Result<std::shared_ptr<arrow::Table>> ReadLakeTable(const std::string& table_dir
 enum class LakeFormat { kDelta, kCsv };
 
 struct ApplyOptions {
-  std::string lake;     // lake root: <lake>/<schema>/<table>/
-  std::string staging;  // staging root; empty: three levels above each file
+  std::string lake;            // lake root URI: <lake>/<schema>/<table>/ (a folder or s3://...)
+  std::string staging;         // staging root URI; empty: three levels above each file
+  store::StoreOptions stores;  // how to reach S3 ([s3])
   // Buckets of a new table; an existing table keeps its own count. 0: automatic, from the full
   // load's rows (at most 512Ki rows per bucket, a power of two >= 16), or 16 for a table created
   // by a change file.
@@ -118,8 +142,10 @@ struct ApplyStats {
   uint64_t bytes_written = 0;  // of the files added
 };
 
-// Applies staging CSV files (`<staging>/<schema>/<table>/<name>.csv`): LOAD files rebuild their
-// table, change files are merged in sequence order, once (the Delta txn records the sequence).
+// Applies staging CSV files: LOAD files rebuild their table, change files are merged in sequence
+// order, once (the Delta txn records the sequence). Each file is a path or URI
+// `<staging>/<schema>/<table>/<name>.csv`, or a key `<schema>/<table>/<name>.csv` relative to
+// options.staging.
 Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std::string>& files);
 
 // The bucket of a key: FNV-1a 64 of the canonical key texts joined by 0x1f, mod `buckets`.

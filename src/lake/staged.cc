@@ -1,12 +1,10 @@
 // Which staging files an apply covers and how their rows read (shared by the lake formats).
 #include "lake/staged.h"
 
-#include <dirent.h>
-
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
-#include "util/files.h"
 #include "staging/records.h"
 
 namespace binlake::lake {
@@ -16,25 +14,70 @@ bool StagedTable::AnyLoadAsked() const {
                      [](const std::string& n) { return staging::IsLoadFileName(n); });
 }
 
+namespace {
+
+// A local root as an absolute path (OpenStore wants one); URIs as they are.
+std::string AbsoluteRoot(const std::string& root) {
+  if (root.find("://") != std::string::npos || root.starts_with("/")) return root;
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(root.empty() ? "." : root, ec);
+  return ec ? root : abs.lexically_normal().string();
+}
+
+// `root` without a trailing '/', and without file:// (so "file:///s/x" and "/s/x" compare).
+std::string NormalRoot(std::string root) {
+  if (root.starts_with("file://")) root.erase(0, 7);
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return root;
+}
+
+}  // namespace
+
 Result<std::vector<StagedTable>> GroupStagedFiles(const ApplyOptions& options,
                                                   const std::vector<std::string>& files) {
+  std::map<std::string, std::shared_ptr<store::ObjectStore>> roots;
   std::map<std::string, StagedTable> by_table;  // "<root>\0<schema>\0<table>"
+  const std::string given =
+      options.staging.empty() ? "" : NormalRoot(AbsoluteRoot(options.staging));
   for (const auto& f : files) {
-    const size_t s3 = f.rfind('/');
-    const size_t s2 = s3 == std::string::npos || s3 == 0 ? std::string::npos : f.rfind('/', s3 - 1);
-    const size_t s1 = s2 == std::string::npos || s2 == 0 ? std::string::npos : f.rfind('/', s2 - 1);
-    if (s2 == std::string::npos || !f.ends_with(".csv")) {
+    auto bad = [&] {
       return Status::InvalidArgument(f +
                                      " is not a staging file <staging>/<schema>/<table>/NAME.csv");
+    };
+    if (!f.ends_with(".csv")) return bad();
+    std::string root, key;
+    const bool relative_key = f.find("://") == std::string::npos && !f.starts_with("/");
+    if (!given.empty() && relative_key && std::count(f.begin(), f.end(), '/') == 2) {
+      root = given;
+      key = f;
+    } else {
+      const std::string full = NormalRoot(AbsoluteRoot(f));
+      const size_t s3 = full.rfind('/');
+      const size_t s2 =
+          s3 == std::string::npos || s3 == 0 ? std::string::npos : full.rfind('/', s3 - 1);
+      const size_t s1 =
+          s2 == std::string::npos || s2 == 0 ? std::string::npos : full.rfind('/', s2 - 1);
+      if (s1 == std::string::npos) return bad();
+      root = given.empty() ? full.substr(0, s1) : given;
+      if (full.compare(0, root.size(), root) != 0 || full.size() <= root.size() + 1 ||
+          full[root.size()] != '/') {
+        return Status::InvalidArgument(f + " is not under the staging root " + options.staging);
+      }
+      key = full.substr(root.size() + 1);
+      if (std::count(key.begin(), key.end(), '/') != 2) return bad();
+    }
+    auto& store = roots[root];
+    if (!store) {
+      BL_ASSIGN_OR_RETURN(auto opened, store::OpenStore(root, options.stores));
+      store = std::move(opened);
     }
     StagedTable t;
-    t.root = options.staging;
-    if (t.root.empty()) t.root = s1 == std::string::npos ? "." : f.substr(0, s1);
-    const size_t schema_at = s1 == std::string::npos ? 0 : s1 + 1;
-    t.schema = f.substr(schema_at, s2 - schema_at);
-    t.table = f.substr(s2 + 1, s3 - s2 - 1);
-    auto [it, fresh] = by_table.try_emplace(t.root + '\0' + t.schema + '\0' + t.table, t);
-    it->second.names.insert(f.substr(s3 + 1));
+    t.root = store;
+    const size_t a = key.find('/'), b = key.find('/', a + 1);
+    t.schema = key.substr(0, a);
+    t.table = key.substr(a + 1, b - a - 1);
+    auto [it, fresh] = by_table.try_emplace(root + '\0' + t.schema + '\0' + t.table, t);
+    it->second.names.insert(key.substr(b + 1));
   }
   std::vector<StagedTable> out;
   out.reserve(by_table.size());
@@ -42,56 +85,107 @@ Result<std::vector<StagedTable>> GroupStagedFiles(const ApplyOptions& options,
   return out;
 }
 
-std::vector<std::string> ListStagedCsv(const std::string& dir) {
+Result<std::vector<std::string>> ListStagedCsv(const StagedTable& t) {
+  store::ListOptions lo;
+  lo.prefix = t.schema + "/" + t.table + "/";
+  BL_ASSIGN_OR_RETURN(auto objects, t.root->List(lo));
   std::vector<std::string> names;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n.size() > 4 && n[0] != '.' && n.ends_with(".csv")) names.push_back(n);
+  for (const auto& o : objects) {
+    std::string n = o.key.substr(lo.prefix.size());
+    if (n.size() > 4 && n[0] != '.' && n.find('/') == std::string::npos && n.ends_with(".csv")) {
+      names.push_back(std::move(n));
     }
-    closedir(d);
   }
   std::sort(names.begin(), names.end());
   return names;
 }
 
+std::optional<uint64_t> SequenceOfName(std::string_view name) {
+  if (staging::IsLoadFileName(name) || !name.ends_with(".csv")) return std::nullopt;
+  name.remove_suffix(4);
+  const size_t dash = name.rfind('-');
+  if (dash == std::string_view::npos || dash + 1 == name.size()) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : name.substr(dash + 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+Result<staging::FileManifest> StagedManifest(const StagedTable& t, const std::string& name) {
+  const std::string key = "_binlake/files/" + t.schema + "/" + t.table + "/" + name + ".json";
+  BL_ASSIGN_OR_RETURN(std::string text, t.root->Get(key));
+  return staging::ManifestFromJson(text, t.root->uri() + "/" + key);
+}
+
+Result<staging::TableSchema> StagedSchema(const StagedTable& t, int version) {
+  const std::string key =
+      "_binlake/schemas/" + t.schema + "/" + t.table + "/" + staging::SchemaFileName(version);
+  BL_ASSIGN_OR_RETURN(std::string text, t.root->Get(key));
+  return staging::SchemaFromJson(text, t.root->uri() + "/" + key);
+}
+
+Result<std::unique_ptr<staging::CsvBlockReader>> OpenStagedCsv(const StagedTable& t,
+                                                               const std::string& name) {
+  const std::string local = t.root->LocalPath(t.Key(name));
+  if (local.empty()) {
+    return Status::NotSupported(t.Where(name) + ": reading staging files from S3 is not built yet");
+  }
+  return staging::CsvBlockReader::Open(local);
+}
+
 Result<StagedLoad> StagedLoadFiles(const StagedTable& t) {
   StagedLoad l;
-  const std::string dir = staging::TableDir(t.root, t.schema, t.table);
-  for (const auto& n : ListStagedCsv(dir)) {
+  BL_ASSIGN_OR_RETURN(auto names, ListStagedCsv(t));
+  for (const auto& n : names) {
     if (!staging::IsLoadFileName(n)) continue;
-    BL_ASSIGN_OR_RETURN(auto m, staging::ReadManifest(t.root, t.schema, t.table, n));
+    BL_ASSIGN_OR_RETURN(auto m, StagedManifest(t, n));
     l.names.push_back(n);
     l.id += m.sha256.substr(0, 16);
     l.schema_version = m.schema_version;
+    l.rows += m.rows;
   }
-  if (l.names.empty()) return Status::NotFound("no LOAD files in " + dir);
+  if (l.names.empty()) return Status::NotFound("no LOAD files in " + t.Dir());
   return l;
 }
 
 Result<std::vector<std::pair<staging::FileManifest, std::string>>> ChangeFilesUpTo(
-    const StagedTable& t) {
+    const StagedTable& t, int64_t applied, int* skipped) {
   std::vector<std::pair<staging::FileManifest, std::string>> cdc;
   uint64_t target = 0;
   for (const auto& n : t.names) {
     if (staging::IsLoadFileName(n)) continue;
-    BL_ASSIGN_OR_RETURN(auto m, staging::ReadManifest(t.root, t.schema, t.table, n));
+    BL_ASSIGN_OR_RETURN(auto m, StagedManifest(t, n));
     target = std::max(target, m.sequence);
   }
   if (target == 0) return cdc;
-  for (const auto& n : ListStagedCsv(staging::TableDir(t.root, t.schema, t.table))) {
+  BL_ASSIGN_OR_RETURN(auto names, ListStagedCsv(t));
+  for (const auto& n : names) {
     if (staging::IsLoadFileName(n)) continue;
-    BL_ASSIGN_OR_RETURN(auto m, staging::ReadManifest(t.root, t.schema, t.table, n));
-    if (m.sequence <= target) cdc.emplace_back(std::move(m), n);
+    // The name carries the sequence: files already applied are not read at all.
+    const auto seq = SequenceOfName(n);
+    if (seq && static_cast<int64_t>(*seq) <= applied) {
+      if (skipped != nullptr && t.names.count(n) != 0) ++*skipped;
+      continue;
+    }
+    if (seq && *seq > target) continue;
+    BL_ASSIGN_OR_RETURN(auto m, StagedManifest(t, n));
+    if (static_cast<int64_t>(m.sequence) <= applied) {
+      if (skipped != nullptr && t.names.count(n) != 0) ++*skipped;
+    } else if (m.sequence <= target) {
+      cdc.emplace_back(std::move(m), n);
+    }
   }
   std::sort(cdc.begin(), cdc.end(),
             [](const auto& x, const auto& y) { return x.first.sequence < y.first.sequence; });
   return cdc;
 }
 
-Status ReadStagedRows(const staging::CsvOptions& csv, size_t columns, const std::string& path,
-                      bool load, std::vector<StagedRow>* rows) {
-  BL_ASSIGN_OR_RETURN(auto data, ReadWholeFile(path));
+Status ReadStagedRows(const staging::CsvOptions& csv, size_t columns, const StagedTable& t,
+                      const std::string& name, bool load, std::vector<StagedRow>* rows) {
+  const std::string path = t.Where(name);
+  BL_ASSIGN_OR_RETURN(auto data, t.root->Get(t.Key(name)));
   const bool has_op = !load || csv.include_op_for_full_load;
   const bool has_ts = !csv.timestamp_column.empty();
   const size_t lead = (has_op ? 1 : 0) + (has_ts ? 1 : 0);

@@ -124,3 +124,11 @@ Result<std::unique_ptr<ObjectStore>> OpenStore(std::string_view uri,
                                                const StoreOptions& options = {});
 
 }  // namespace binlake::store
+
+namespace binlake::store {
+
+// A view of `base` under `prefix` ("schema/table/"): keys are relative to it, and List returns
+// them so. uri() is the base's URI joined with the prefix; LocalPath maps through.
+std::unique_ptr<ObjectStore> SubStore(std::shared_ptr<ObjectStore> base, std::string prefix);
+
+}  // namespace binlake::store

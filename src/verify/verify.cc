@@ -3,8 +3,6 @@
 // to one checksum per bucket; only the buckets that differ are compared row by row, by key.
 #include "verify/verify.h"
 
-#include <arrow/io/file.h>
-#include <dirent.h>
 #include <parquet/arrow/reader.h>
 #include <sys/stat.h>
 
@@ -46,9 +44,10 @@ struct TableWork {
   std::vector<int> key;  // column indexes: the primary key in order; all columns without one
   bool has_pk = false;
   std::optional<lake::DeltaSnapshot> lake;
-  std::string lake_dir;
-  std::vector<std::string> lake_columns;  // names in the Delta schema's order
-  bool bucketed = false;                  // binlake.buckets is set: bucket=NNNN folders
+  std::shared_ptr<store::ObjectStore> lake_store;  // the lake table's store
+  std::string lake_dir;                            // its URI (messages)
+  std::vector<std::string> lake_columns;           // names in the Delta schema's order
+  bool bucketed = false;                           // binlake.buckets is set: bucket=NNNN folders
   int buckets = 1;
   bool comparable = false;  // both sides with the same columns: rows compare by key
   // Per bucket; the extra last slot holds lake files outside the bucket folders.
@@ -149,11 +148,10 @@ Status ReadLakeRows(const TableWork& t, const std::set<int>* only, const BatchFn
   for (const auto& [path, size] : t.lake->files) {
     const int bucket = BucketOfPath(t, path);
     if (only && only->count(bucket) == 0) continue;
-    const std::string full = JoinPath(t.lake_dir, path);
-    auto in = arrow::io::ReadableFile::Open(full);
+    const std::string full = t.lake_dir + "/" + path;
+    auto in = lake::OpenArrowInput(*t.lake_store, path);
     if (!in.ok()) {
-      return Status::IOError("cannot open " + full +
-                             " (named by the Delta log): " + in.status().ToString());
+      return in.status().WithContext("cannot open a file named by the Delta log");
     }
     auto reader = parquet::arrow::OpenFile(*in, arrow::default_memory_pool());
     if (!reader.ok()) return Status::Corruption(full + ": " + reader.status().ToString());
@@ -361,40 +359,26 @@ bool Selected(const VerifyOptions& o, const std::string& schema, const std::stri
   return narrow.Matches(schema, table);
 }
 
-std::vector<std::string> ListDirs(const std::string& dir) {
-  std::vector<std::string> out;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      const std::string n = e->d_name;
-      if (n.empty() || n[0] == '.') continue;
-      struct stat st {};
-      if (stat(JoinPath(dir, n).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        out.push_back(n);
-      }
-    }
-    closedir(d);
+// <schema>/<table>/_delta_log/ in the lake store.
+Result<std::vector<std::pair<std::string, std::string>>> ListLakeTables(store::ObjectStore& lake) {
+  std::set<std::pair<std::string, std::string>> found;
+  store::ListOptions lo;
+  BL_ASSIGN_OR_RETURN(auto objects, lake.List(lo));
+  for (const auto& o : objects) {
+    const size_t a = o.key.find('/');
+    if (a == std::string::npos || a == 0 || o.key[0] == '.') continue;
+    const size_t b = o.key.find('/', a + 1);
+    if (b == std::string::npos || b == a + 1) continue;
+    if (o.key.compare(b + 1, 11, "_delta_log/") != 0) continue;
+    found.emplace(o.key.substr(0, a), o.key.substr(a + 1, b - a - 1));
   }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// <lake>/<schema>/<table>/_delta_log folders.
-std::vector<std::pair<std::string, std::string>> ListLakeTables(const std::string& lake) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& schema : ListDirs(lake)) {
-    const std::string sdir = JoinPath(lake, schema);
-    for (const auto& table : ListDirs(sdir)) {
-      struct stat st {};
-      const std::string log = JoinPath(JoinPath(sdir, table), "_delta_log");
-      if (stat(log.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) out.emplace_back(schema, table);
-    }
-  }
-  return out;
+  return std::vector<std::pair<std::string, std::string>>(found.begin(), found.end());
 }
 
 // Reads the lake side's metadata and maps the source side's types; compares the two schemas.
-Status Prepare(const VerifyOptions& o, TableWork* t) {
-  t->lake_dir = JoinPath(JoinPath(o.lake, t->report.schema), t->report.table);
+Status Prepare(const std::shared_ptr<store::ObjectStore>& lake_root, TableWork* t) {
+  t->lake_store = lake::LakeTableStore(lake_root, t->report.schema, t->report.table);
+  t->lake_dir = t->lake_store->uri();
   if (t->source) {
     std::vector<std::pair<int, int>> pk;
     for (size_t i = 0; i < t->source->columns.size(); i++) {
@@ -412,9 +396,8 @@ Status Prepare(const VerifyOptions& o, TableWork* t) {
       for (size_t i = 0; i < t->types.size(); i++) t->key.push_back(static_cast<int>(i));
     }
   }
-  struct stat st {};
-  if (stat(JoinPath(t->lake_dir, "_delta_log").c_str(), &st) == 0) {
-    BL_ASSIGN_OR_RETURN(auto snap, lake::ReadDeltaLog(t->lake_dir));
+  {
+    BL_ASSIGN_OR_RETURN(auto snap, lake::ReadDeltaLog(*t->lake_store));
     if (snap.version >= 0) t->lake = std::move(snap);
   }
   std::vector<std::string> lake_types;
@@ -563,7 +546,10 @@ Result<Attempt> CompareChecksums(const VerifyOptions& o) {
       t.source = std::move(s);
     }
   }
-  for (const auto& [schema, table] : ListLakeTables(o.lake)) {
+  BL_ASSIGN_OR_RETURN(std::shared_ptr<store::ObjectStore> lake_root,
+                      store::OpenStore(o.lake, o.stores));
+  BL_ASSIGN_OR_RETURN(auto lake_tables, ListLakeTables(*lake_root));
+  for (const auto& [schema, table] : lake_tables) {
     if (!Selected(o, schema, table)) continue;
     TableWork& t = works[{schema, table}];
     t.report.schema = schema;
@@ -586,7 +572,7 @@ Result<Attempt> CompareChecksums(const VerifyOptions& o) {
   BL_ASSIGN_OR_RETURN(a.snapshot, source::Snapshot::Begin(o.connection));
   for (auto& [name, t] : works) {
     const auto start = Clock::now();
-    BL_RETURN_IF_ERROR(Prepare(o, &t));
+    BL_RETURN_IF_ERROR(Prepare(lake_root, &t));
     if (!t.source && !t.lake) continue;  // an empty _delta_log folder and no source table
     BL_RETURN_IF_ERROR(Checksums(a.snapshot.get(), &t));
     t.report.seconds = SecondsSince(start);
@@ -641,8 +627,10 @@ bool VerifyReport::equal() const {
 
 Result<VerifyReport> VerifyTables(const VerifyOptions& o) {
   if (o.lake.empty()) return Status::InvalidArgument("the lake folder is required ([lake] path)");
+  BL_ASSIGN_OR_RETURN(auto lake_uri, store::ParseStoreUri(o.lake));
   struct stat st {};
-  if (stat(o.lake.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  if (lake_uri.kind == store::StoreUri::Kind::kLocal &&
+      (stat(lake_uri.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
     return Status::NotFound("lake folder " + o.lake +
                             " does not exist (check [lake] path, or run the pipeline first)");
   }

@@ -12,6 +12,7 @@
 
 #include "binlog/client.h"
 #include "source/source.h"
+#include "store/store.h"
 #include "util/status.h"
 
 namespace binlake::verify {
@@ -20,7 +21,8 @@ struct VerifyOptions {
   binlog::ConnectionOptions connection;  // the source ([source])
   source::TableFilter filter;            // the tables the pipeline carries ([capture])
   std::vector<std::string> tables;       // "schema.table" globs to narrow to (--table); empty: all
-  std::string lake;                      // the lake root ([lake] path)
+  std::string lake;                      // the lake root URI ([lake] path)
+  store::StoreOptions stores;            // how to reach S3 ([s3])
   uint32_t wait_ms = 0;                  // retry until equal or this long has passed
   size_t max_diffs = 10;                 // differing rows described per table
   std::function<void(const std::string&)> log;  // retries and slow tables; may be empty

@@ -136,7 +136,7 @@ TEST_F(CheckpointTest, EveryHundredVersionsAndTheSameSnapshot) {
   EXPECT_TRUE(fs::exists(Log() + "/" + CheckpointName(200)));
   EXPECT_FALSE(fs::exists(Log() + "/" + CheckpointName(150)));
   EXPECT_FALSE(fs::exists(Log() + "/" + CheckpointName(250)));
-  auto hint = ReadLastCheckpoint(Log());
+  auto hint = ReadLastCheckpoint(Table());
   ASSERT_TRUE(hint.has_value());
   EXPECT_EQ(hint->version, 200);
 
