@@ -8,9 +8,9 @@
 #include <system_error>
 #include <utility>
 
-#include "util/files.h"
 #include "staging/records.h"
 #include "staging/staging_testing.h"
+#include "util/files.h"
 
 namespace binlake::staging {
 

@@ -1,7 +1,6 @@
 // The trigger: inotify on the staging folders plus a periodic listing, exactly-once hand-off.
 #include "trigger/trigger.h"
 
-#include <dirent.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -9,43 +8,23 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <thread>
 
 namespace binlake::trigger {
 namespace {
 
-std::vector<std::string> ListDir(const std::string& dir, bool dirs) {
-  std::vector<std::string> out;
-  DIR* d = opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n.empty() || n[0] == '.' || n[0] == '_') continue;
-    struct stat st;
-    if (stat((dir + "/" + n).c_str(), &st) != 0) continue;
-    if (S_ISDIR(st.st_mode) == dirs) out.push_back(n);
-  }
-  closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-bool FullLoadDone(const std::string& staging) {
-  std::ifstream in(staging + "/_binlake/checkpoint.json");
-  if (!in) return false;
-  try {
-    nlohmann::json j = nlohmann::json::parse(in);
-    return j.value("full_load_done", false);
-  } catch (const std::exception&) {
-    return false;  // being replaced right now: the next scan reads it
-  }
+bool FullLoadDone(store::ObjectStore& staging) {
+  auto text = staging.Get("_binlake/checkpoint.json");
+  if (!text.ok()) return false;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  return !j.is_discarded() && j.is_object() && j.value("full_load_done", false);
 }
 
 bool IsCsv(const std::string& n) { return n.size() > 4 && n.ends_with(".csv"); }
@@ -63,38 +42,78 @@ class Trigger {
       : o_(o), log_(log), stats_(stats) {}
 
   Status Init() {
-    fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd_ < 0) log_("inotify unavailable; listing every " + std::to_string(o_.poll_ms) + " ms");
+    BL_ASSIGN_OR_RETURN(auto uri, store::ParseStoreUri(o_.staging));
+    if (uri.kind == store::StoreUri::Kind::kLocal) {
+      struct stat st {};
+      if (stat(uri.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return Status::NotFound("staging folder " + o_.staging +
+                                " does not exist (run binlake capture first, or fix the path)");
+      }
+      local_root_ = uri.path;
+      while (local_root_.size() > 1 && local_root_.back() == '/') local_root_.pop_back();
+      fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+      if (fd_ < 0) log_("inotify unavailable; listing every " + std::to_string(o_.poll_ms) + " ms");
+    }
+    BL_ASSIGN_OR_RETURN(staging_, store::OpenStore(o_.staging, o_.apply.stores));
     if (!o_.exec.empty()) LoadExecState();
     return {};
+  }
+
+  // Wakes Wait() (a bucket notification arrived).
+  void Wake() {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    woken_ = true;
+    wake_cv_.notify_all();
   }
   ~Trigger() {
     if (fd_ >= 0) close(fd_);
   }
 
-  // Lists the staging folder and applies what is new; returns how many files were pending.
+  // Lists the staging store and applies what is new; returns how many files were pending.
+  // Tables come from the schema objects (`_binlake/schemas/<schema>/<table>/`), each table's
+  // files from a listing after the last change file handed over (cheap on S3 however long the
+  // staging history is).
   Result<size_t> Scan() {
-    Watch(o_.staging);
-    bool load_done = FullLoadDone(o_.staging);
+    Watch("");
+    const bool load_done = FullLoadDone(*staging_);
+    store::ListOptions so;
+    so.prefix = "_binlake/schemas/";
+    BL_ASSIGN_OR_RETURN(auto schemas, staging_->List(so));
+    std::set<std::string> tables;
+    for (const auto& o : schemas) {
+      const std::string rest = o.key.substr(so.prefix.size());
+      const size_t a = rest.find('/');
+      const size_t b = a == std::string::npos ? a : rest.find('/', a + 1);
+      if (b != std::string::npos) tables.insert(rest.substr(0, b));
+    }
     std::vector<Job> jobs;
-    for (const auto& schema : ListDir(o_.staging, true)) {
-      std::string sdir = o_.staging + "/" + schema;
-      Watch(sdir);
-      for (const auto& table : ListDir(sdir, true)) {
-        std::string tdir = sdir + "/" + table;
-        Watch(tdir);
-        Job job{schema + "/" + table, {}, {}};
-        if (failed_.count(job.key)) continue;
-        for (const auto& f : ListDir(tdir, false)) {
-          if (!IsCsv(f) || done_.count(job.key + "/" + f)) continue;
-          if (IsLoad(f)) {
-            if (load_done) job.loads.push_back(f);
-          } else {
-            job.changes.push_back(f);
-          }
-        }
-        if (!job.loads.empty() || !job.changes.empty()) jobs.push_back(std::move(job));
+    for (const auto& key : tables) {
+      Watch(key.substr(0, key.find('/')));
+      Watch(key);
+      Job job{key, {}, {}};
+      if (failed_.count(job.key)) continue;
+      store::ListOptions lo;
+      lo.prefix = key + "/";
+      {
+        std::lock_guard<std::mutex> lock(done_mu_);
+        auto c = cursor_.find(key);
+        if (c != cursor_.end()) lo.start_after = lo.prefix + c->second;
       }
+      BL_ASSIGN_OR_RETURN(auto objects, staging_->List(lo));
+      for (const auto& o : objects) {
+        const std::string f = o.key.substr(lo.prefix.size());
+        if (!IsCsv(f) || f[0] == '.' || f.find('/') != std::string::npos) continue;
+        {
+          std::lock_guard<std::mutex> lock(done_mu_);
+          if (done_.count(job.key + "/" + f)) continue;
+        }
+        if (IsLoad(f)) {
+          if (load_done) job.loads.push_back(f);
+        } else {
+          job.changes.push_back(f);
+        }
+      }
+      if (!job.loads.empty() || !job.changes.empty()) jobs.push_back(std::move(job));
     }
     size_t pending = 0;
     for (const auto& j : jobs) pending += j.loads.size() + j.changes.size();
@@ -130,6 +149,18 @@ class Trigger {
     uint32_t waited = 0;
     while (waited < o_.poll_ms && !(stop && stop->load())) {
       uint32_t slice = std::min<uint32_t>(100, o_.poll_ms - waited);
+      {
+        std::unique_lock<std::mutex> lock(wake_mu_);
+        if (woken_) {
+          woken_ = false;
+          return;
+        }
+        if (fd_ < 0) {
+          wake_cv_.wait_for(lock, std::chrono::milliseconds(slice), [this] { return woken_; });
+          waited += slice;
+          continue;
+        }
+      }
       if (fd_ >= 0) {
         pollfd p{fd_, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(slice)) > 0) {
@@ -148,10 +179,12 @@ class Trigger {
   bool any_failed() const { return !failed_.empty(); }
 
  private:
-  void Watch(const std::string& dir) {
-    if (fd_ < 0 || watched_.count(dir)) return;
+  // inotify on a local staging folder (`rel` to the root; "" the root itself).
+  void Watch(const std::string& rel) {
+    if (fd_ < 0 || watched_.count(rel)) return;
+    const std::string dir = rel.empty() ? local_root_ : local_root_ + "/" + rel;
     if (inotify_add_watch(fd_, dir.c_str(), IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) >= 0) {
-      watched_.insert(dir);
+      watched_.insert(rel);
     }
   }
 
@@ -159,9 +192,11 @@ class Trigger {
     if (!o_.exec.empty()) return RunExec(job);
     for (const auto* group : {&job.loads, &job.changes}) {
       if (group->empty()) continue;
-      std::vector<std::string> paths;
-      for (const auto& f : *group) paths.push_back(o_.staging + "/" + job.key + "/" + f);
-      auto st = lake::ApplyFiles(o_.apply, paths);
+      std::vector<std::string> keys;
+      for (const auto& f : *group) keys.push_back(job.key + "/" + f);
+      lake::ApplyOptions apply = o_.apply;
+      apply.staging = o_.staging;
+      auto st = lake::ApplyFiles(apply, keys);
       if (!st.ok()) return st.status();
       stats_->files += group->size();
       stats_->commits += st->commits;
@@ -172,6 +207,7 @@ class Trigger {
       }
       std::lock_guard<std::mutex> lock(done_mu_);
       for (const auto& f : *group) done_.insert(job.key + "/" + f);
+      if (group == &job.changes) cursor_[job.key] = group->back();
     }
     return {};
   }
@@ -212,43 +248,43 @@ class Trigger {
       std::lock_guard<std::mutex> lock(done_mu_);
       exec_state_[job.key] = f;
       done_.insert(rel);
+      if (!IsLoad(f)) cursor_[job.key] = f;
       BL_RETURN_IF_ERROR(SaveExecState());
     }
     return {};
   }
 
-  std::string StatePath() const { return o_.staging + "/_binlake/trigger-state.json"; }
+  static constexpr const char* kStateKey = "_binlake/trigger-state.json";
 
   void LoadExecState() {
-    std::ifstream in(StatePath());
-    if (!in) return;
-    try {
-      nlohmann::json j = nlohmann::json::parse(in);
-      for (auto& [k, v] : j.items()) exec_state_[k] = v.get<std::string>();
-    } catch (const std::exception&) {
-      log_("ignoring an unreadable " + StatePath());
+    auto text = staging_->Get(kStateKey);
+    if (!text.ok()) return;
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      log_("ignoring an unreadable " + staging_->uri() + "/" + kStateKey);
+      return;
+    }
+    for (auto& [k, v] : j.items()) {
+      if (v.is_string()) exec_state_[k] = v.get<std::string>();
     }
   }
 
   Status SaveExecState() {
     nlohmann::json j = exec_state_;
-    std::string tmp = StatePath() + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << j.dump(2) << "\n";
-      if (!out) return Status::IOError("cannot write " + tmp);
-    }
-    if (rename(tmp.c_str(), StatePath().c_str()) != 0) {
-      return Status::IOError("cannot rename " + tmp + " to " + StatePath());
-    }
-    return {};
+    return staging_->Put(kStateKey, j.dump(2) + "\n");
   }
 
   const TriggerOptions& o_;
   const TriggerLog& log_;
   TriggerStats* stats_;
+  std::unique_ptr<store::ObjectStore> staging_;
+  std::string local_root_;  // the staging folder when it is local (inotify)
   int fd_ = -1;
   std::set<std::string> watched_;
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool woken_ = false;
+  std::map<std::string, std::string> cursor_;  // table -> last change file handed over
   std::mutex done_mu_;
   std::set<std::string> done_;    // "schema/table/file" handed over in this process
   std::set<std::string> failed_;  // tables stopped by an error
@@ -259,11 +295,6 @@ class Trigger {
 
 Status RunTrigger(const TriggerOptions& options, const std::atomic<bool>* stop,
                   const TriggerLog& log, TriggerStats* stats) {
-  struct stat st;
-  if (stat(options.staging.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status::NotFound("staging folder " + options.staging +
-                            " does not exist (run binlake capture first, or fix the path)");
-  }
   Trigger t(options, log, stats);
   BL_RETURN_IF_ERROR(t.Init());
   while (true) {

@@ -13,7 +13,7 @@
 namespace binlake::trigger {
 
 struct TriggerOptions {
-  std::string staging;       // the staging root to watch
+  std::string staging;       // the staging root URI to watch (a folder or s3://bucket/prefix)
   lake::ApplyOptions apply;  // the built-in apply (the "Glue job")
   // Instead of the built-in apply: run `<exec> <staging root> <schema>/<table>/<file>` per file
   // (as the seed's Lambda passes the bucket and the key to Glue); a non-zero exit stops the table.
@@ -33,7 +33,8 @@ using TriggerLog = std::function<void(const std::string& line)>;
 
 // Runs until *stop becomes true (or, with `once`, until nothing is pending). Its state survives
 // restarts: the built-in apply records each file's sequence in the Delta log (txn), the external
-// command mode in <staging>/_binlake/trigger-state.json.
+// command mode in <staging>/_binlake/trigger-state.json. A local staging folder is watched with
+// inotify; any store is listed every poll_ms (ListObjectsV2 start-after on S3).
 Status RunTrigger(const TriggerOptions& options, const std::atomic<bool>* stop,
                   const TriggerLog& log, TriggerStats* stats);
 

@@ -18,10 +18,10 @@
 #include <thread>
 
 #include "lake/lake.h"
-#include "util/files.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 #include "testing/test_mysql.h"
+#include "util/files.h"
 #include "verify/verify.h"
 
 namespace binlake::verify {
