@@ -577,9 +577,10 @@ class S3Store : public ObjectStore {
     const std::string what = "conditional-write probe (PUT " + Rel(full) + ")";
     const Params cond = {{"if-none-match", "*"}};
     BL_ASSIGN_OR_RETURN(Answer first, Send({"PUT", full, {}, cond, "probe", what}));
-    // A 412 after a retry: the first attempt's answer was lost, the object is ours.
+    // The key is random, so a 412 means an earlier attempt's answer was lost (curl itself resends
+    // once on a dead reused connection, so `attempts` may not show it): the object is ours.
     const long f = first.resp.status;
-    if (f != 200 && !(first.attempts > 1 && (f == 412 || f == 409))) return Error(what, first.resp);
+    if (f != 200 && f != 412 && f != 409) return Error(what, first.resp);
     BL_ASSIGN_OR_RETURN(Answer second, Send({"PUT", full, {}, cond, "probe", what}));
     const long s = second.resp.status;
     if (s != 200 && s != 412 && s != 409) return Error(what, second.resp);
@@ -755,8 +756,8 @@ class S3Writer : public ObjectWriter {
       return Status::Ok();
     }
     if (a.resp.status == 200) a.resp.status = 500;
-    // A retried Complete whose first attempt succeeded finds the upload gone: check the object.
-    if (a.attempts > 1 && s3::XmlValue(a.resp.body, "Code") == "NoSuchUpload") {
+    // A resent Complete whose first attempt succeeded finds the upload gone: check the object.
+    if (s3::XmlValue(a.resp.body, "Code") == "NoSuchUpload") {
       auto info = store_->Head(full_, what);
       if (info.ok() && info->size == written_) {
         upload_id_.clear();
@@ -804,8 +805,9 @@ Result<std::unique_ptr<ObjectWriter>> S3Store::Create(std::string_view key, PutM
 
 }  // namespace
 
-Result<std::unique_ptr<ObjectStore>> OpenS3Store(const StoreUri& uri, const S3Options& options,
+Result<std::unique_ptr<ObjectStore>> OpenS3Store(StoreUri uri, const S3Options& options,
                                                  const EnvLookup& env, int list_page_keys) {
+  if (!uri.prefix.empty() && uri.prefix.back() != '/') uri.prefix.push_back('/');
   const std::string name = "s3://" + uri.bucket + "/" + uri.prefix;
   const std::string shown =
       uri.prefix.empty() ? "s3://" + uri.bucket : name.substr(0, name.size() - 1);
@@ -813,8 +815,11 @@ Result<std::unique_ptr<ObjectStore>> OpenS3Store(const StoreUri& uri, const S3Op
     return Status::InvalidArgument(shown + ": part size " + std::to_string(options.part_bytes) +
                                    " is below S3's minimum part of 5 MiB; raise it");
   }
-  if (options.max_retries < 0 || list_page_keys < 1 || list_page_keys > 1000) {
+  if (options.max_retries < 0) {
     return Status::InvalidArgument(shown + ": max_retries must be >= 0");
+  }
+  if (list_page_keys < 1 || list_page_keys > 1000) {
+    return Status::InvalidArgument(shown + ": the list page size must be 1..1000");
   }
   auto cfg = ResolveAwsConfig(options, env);
   if (!cfg.ok()) return cfg.status().WithContext(shown);

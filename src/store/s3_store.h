@@ -23,7 +23,7 @@ namespace binlake::store {
 // Opens the bucket and checks it is reachable with these credentials (one ListObjectsV2 of one
 // key): a wrong endpoint, bucket, region or secret fails here, with the fix in the message.
 // `list_page_keys` (1..1000) is the ListObjectsV2 page size; tests make it small.
-Result<std::unique_ptr<ObjectStore>> OpenS3Store(const StoreUri& uri, const S3Options& options,
+Result<std::unique_ptr<ObjectStore>> OpenS3Store(StoreUri uri, const S3Options& options,
                                                  const EnvLookup& env = ProcessEnv(),
                                                  int list_page_keys = 1000);
 
