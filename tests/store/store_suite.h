@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +22,9 @@ struct Backend {
   // A fresh, empty store for one test, placed under `scratch` when it is local.
   std::function<Result<std::unique_ptr<ObjectStore>>(const std::string& scratch)> open;
 };
+
+// gtest prints the backend by name in test listings, not as raw bytes.
+inline void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
 
 ListOptions Opts(std::string prefix, std::string start_after = "", size_t max_keys = 0) {
   ListOptions o;
