@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Private S3-compatible server for the tests: scripts/s3server.sh start|stop|restart|status DIR PORT
+# Private S3-compatible server for the tests:
+#   scripts/s3server.sh start|stop|restart|status DIR PORT [BUCKET...]   (start also makes the buckets)
+#   scripts/s3server.sh bucket DIR PORT NAME                              (makes one bucket)
 # SeaweedFS (`weed server`, built by scripts/install-deps.sh) on 127.0.0.1 only: S3 on PORT, its
 # master, volume and filer on PORT+1..PORT+3 and their gRPC ports on PORT+4..PORT+7 (PORT < 65528).
 # It verifies AWS Signature V4 against one identity whose keys are in DIR/credentials (0600, the
 # AWS shared-credentials format, profile [binlake]); they never appear in argv. docs/s3.md: why.
 set -euo pipefail
-cmd=${1:?usage: s3server.sh start|stop|restart|status DIR PORT}
+cmd=${1:?usage: s3server.sh start|stop|restart|status|bucket DIR PORT [BUCKET...]}
 dir=${2:?DIR}
 port=${3:-9400}
+shift $(($# < 3 ? $# : 3))
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 pidf="$dir/weed.pid"
@@ -58,6 +61,21 @@ start() {
   echo "s3 server running on http://127.0.0.1:$port (keys in $creds, profile binlake)"
 }
 
+# PUT /NAME signed by curl's SigV4; the keys go to curl on stdin (-K -), never in argv.
+bucket() {
+  local name=$1 ak sk code
+  ak=$(sed -n 's/^aws_access_key_id = //p' "$creds")
+  sk=$(sed -n 's/^aws_secret_access_key = //p' "$creds")
+  code=$(printf 'user = "%s:%s"\n' "$ak" "$sk" | curl -s -K - -o "$dir/bucket.out" -w '%{http_code}' \
+    --aws-sigv4 "aws:amz:us-east-1:s3" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+    -X PUT "http://127.0.0.1:$port/$name" || true)
+  case "$code" in
+    200) echo "bucket $name created" ;;
+    409) echo "bucket $name exists" ;;
+    *) echo "s3server.sh: cannot create bucket $name: HTTP $code $(cat "$dir/bucket.out")" >&2; exit 1 ;;
+  esac
+}
+
 stop() {
   if running; then
     pid=$(cat "$pidf")
@@ -69,9 +87,10 @@ stop() {
 }
 
 case "$cmd" in
-  start) start ;;
+  start) start; for b in "$@"; do bucket "$b"; done ;;
+  bucket) bucket "${1:?usage: s3server.sh bucket DIR PORT NAME}" ;;
   stop) stop ;;
   restart) stop; start ;;
   status) if running; then echo running; else echo stopped; exit 1; fi ;;
-  *) echo "usage: s3server.sh start|stop|restart|status DIR PORT" >&2; exit 2 ;;
+  *) echo "usage: s3server.sh start|stop|restart|status|bucket DIR PORT [BUCKET...]" >&2; exit 2 ;;
 esac

@@ -5,9 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
+#include "store/aws_config.h"
+#include "store/fault_store.h"
 #include "store/local_store.h"
+#include "store/s3_store.h"
 
 namespace binlake::store {
 
@@ -100,11 +104,20 @@ Status ObjectStore::PutFile(std::string_view key, const std::string& local_path,
 }
 
 Result<std::unique_ptr<ObjectStore>> OpenStore(std::string_view uri, const StoreOptions& options) {
-  (void)options;
   BL_ASSIGN_OR_RETURN(StoreUri parsed, ParseStoreUri(uri));
-  if (parsed.kind == StoreUri::Kind::kLocal) return OpenLocalStore(parsed.path);
-  return Status::NotSupported("store URI '" + std::string(uri) +
-                              "': the S3 backend is not built yet (issue 5); use a local folder");
+  std::unique_ptr<ObjectStore> store;
+  if (parsed.kind == StoreUri::Kind::kLocal) {
+    BL_ASSIGN_OR_RETURN(store, OpenLocalStore(parsed.path));
+  } else {
+    BL_ASSIGN_OR_RETURN(store, OpenS3Store(parsed, options.s3));
+  }
+  // Test hook (docs/s3.md): a store that fails operations at random.
+  const char* faults = std::getenv("BINLAKE_STORE_FAULTS");
+  if (faults != nullptr && faults[0] != '\0') {
+    BL_ASSIGN_OR_RETURN(FaultOptions fo, ParseFaultSpec(faults));
+    store = WrapWithFaults(std::move(store), fo);
+  }
+  return store;
 }
 
 }  // namespace binlake::store

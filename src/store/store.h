@@ -119,7 +119,9 @@ struct StoreOptions {
   S3Options s3;
 };
 
-// The store a URI names; a local folder is created when missing.
+// The store a URI names; a local folder is created when missing, an S3 bucket is checked to be
+// reachable (s3_store.h). Test hook: BINLAKE_STORE_FAULTS="rate=0.05,seed=7" wraps the store in a
+// fault injector (fault_store.h, docs/s3.md).
 Result<std::unique_ptr<ObjectStore>> OpenStore(std::string_view uri,
                                                const StoreOptions& options = {});
 

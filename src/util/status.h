@@ -21,6 +21,9 @@ enum class StatusCode {
   kNotFound,
   kAlreadyExists,  // a create-if-absent write found the name taken (another writer won)
   kInternal,
+  kUnavailable,       // a remote service failed or timed out (after retries); retryable later
+  kUnauthenticated,   // the credentials were refused (wrong key or secret, expired token)
+  kPermissionDenied,  // the credentials are valid but not allowed to do this
 };
 
 // Ok is a null pointer, so returning Ok on hot paths costs nothing.
@@ -49,6 +52,13 @@ class [[nodiscard]] Status {
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+  static Status Unauthenticated(std::string m) {
+    return {StatusCode::kUnauthenticated, std::move(m)};
+  }
+  static Status PermissionDenied(std::string m) {
+    return {StatusCode::kPermissionDenied, std::move(m)};
+  }
 
   bool ok() const { return state_ == nullptr; }
   StatusCode code() const { return state_ ? state_->code : StatusCode::kOk; }
