@@ -326,6 +326,11 @@ Status NotificationServer::Impl::Start() {
   server_.set_write_timeout(5, 0);
   // Method and token are checked before the body is read.
   server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // Liveness probes (MinIO's webhook target sends HEAD to the endpoint): 200, nothing logged.
+    if (req.method == "HEAD") {
+      res.status = 200;
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.method != "POST") {
       res.set_header("Allow", "POST");
       Reject(req, res, 405, "only POST is accepted");

@@ -52,8 +52,9 @@ using ObjectEventCallback = std::function<void(const ObjectEvent& event)>;
 using NotifyLog = std::function<void(const std::string& line)>;
 
 // Listens for notification POSTs on any path; 200 once the events are handed to the callback,
-// 400 for a body that does not parse, 401 for a missing or wrong token, 405 for other methods,
-// 413 for a body over the limit. Logs never carry a token or a request body.
+// 400 for a body that does not parse, 401 for a missing or wrong token, 405 for other methods (200
+// for a HEAD liveness probe), 413 for a body over the limit. Logs never carry a token or a request
+// body.
 class NotificationServer {
  public:
   static Result<std::unique_ptr<NotificationServer>> Start(NotificationServerOptions options,
