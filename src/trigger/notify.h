@@ -47,7 +47,8 @@ struct NotificationStats {
   std::atomic<uint64_t> rejected{0};  // answered 4xx
 };
 
-// Called on a server thread for each event; it should only enqueue.
+// Both are called on the server's threads, possibly at the same time; on_event should only
+// enqueue.
 using ObjectEventCallback = std::function<void(const ObjectEvent& event)>;
 using NotifyLog = std::function<void(const std::string& line)>;
 
@@ -69,9 +70,8 @@ class NotificationServer {
   // Stops listening and joins the server threads; idempotent.
   void Stop();
 
-  class Impl;
-
  private:
+  class Impl;
   explicit NotificationServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
