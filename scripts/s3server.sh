@@ -6,6 +6,9 @@
 # master, volume and filer on PORT+1..PORT+3 and their gRPC ports on PORT+4..PORT+7 (PORT < 65528).
 # It verifies AWS Signature V4 against one identity whose keys are in DIR/credentials (0600, the
 # AWS shared-credentials format, profile [binlake]); they never appear in argv. docs/s3.md: why.
+# Optional: S3_NOTIFY_URL=http://HOST:PORT/PATH makes the filer POST each create/update/rename
+# under /buckets/ to that URL (SeaweedFS's webhook notifications, via DIR/notification.toml), with
+# "Authorization: Bearer $S3_NOTIFY_TOKEN" when that is set. docs/s3.md, "Bucket notifications".
 set -euo pipefail
 cmd=${1:?usage: s3server.sh start|stop|restart|status|bucket DIR PORT [BUCKET...]}
 dir=${2:?DIR}
@@ -26,6 +29,29 @@ find_weed() {
 
 running() { [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; }
 
+# DIR/notification.toml for S3_NOTIFY_URL (none without it, so a restart without it stops them).
+# weed looks for it in -config_dir first (weed/util/config.go LoadConfiguration), then in ., then
+# ~/.seaweedfs, /usr/local/etc/seaweedfs and /etc/seaweedfs.
+notify_config() {
+  local toml="$dir/notification.toml"
+  rm -f "$toml"
+  [ -n "${S3_NOTIFY_URL:-}" ] || return 0
+  case "$S3_NOTIFY_URL" in
+    http://* | https://*) ;;
+    *) echo "s3server.sh: S3_NOTIFY_URL must be an http(s) URL" >&2; exit 2 ;;
+  esac
+  if printf '%s%s' "$S3_NOTIFY_URL" "${S3_NOTIFY_TOKEN:-}" | grep -q '["\\[:cntrl:]]'; then
+    echo "s3server.sh: S3_NOTIFY_URL and S3_NOTIFY_TOKEN may not hold quotes, backslashes or control characters" >&2
+    exit 2
+  fi
+  (
+    umask 077
+    printf '[notification.webhook]\nenabled = true\nendpoint = "%s"\nbearer_token = "%s"\n' \
+      "$S3_NOTIFY_URL" "${S3_NOTIFY_TOKEN:-}" >"$toml"
+    printf 'timeout_seconds = 5\nevent_types = ["create", "update", "rename"]\npath_prefixes = ["/buckets/"]\n' >>"$toml"
+  )
+}
+
 start() {
   if running; then echo "s3 server already running on 127.0.0.1:$port (pid $(cat "$pidf"))"; return 0; fi
   WEED=$(find_weed)
@@ -41,7 +67,10 @@ start() {
     )
   fi
   mkdir -p "$dir/data"
-  "$WEED" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$dir/data" -volume.max=0 \
+  notify_config
+  notify_args=()
+  [ ! -f "$dir/notification.toml" ] || notify_args=(-config_dir="$dir")
+  "$WEED" "${notify_args[@]}" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$dir/data" -volume.max=0 \
     -master.port=$((port + 1)) -volume.port=$((port + 2)) -filer -filer.port=$((port + 3)) \
     -master.port.grpc=$((port + 4)) -volume.port.grpc=$((port + 5)) \
     -filer.port.grpc=$((port + 6)) -s3 -s3.port="$port" -s3.port.grpc=$((port + 7)) \
