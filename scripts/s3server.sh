@@ -109,7 +109,7 @@ stop() {
   if running; then
     pid=$(cat "$pidf")
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done  # test data: 5 s, then -9
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$pidf"

@@ -17,6 +17,8 @@
 #include <set>
 #include <thread>
 
+#include "trigger/notify.h"
+
 namespace binlake::trigger {
 namespace {
 
@@ -297,6 +299,32 @@ Status RunTrigger(const TriggerOptions& options, const std::atomic<bool>* stop,
                   const TriggerLog& log, TriggerStats* stats) {
   Trigger t(options, log, stats);
   BL_RETURN_IF_ERROR(t.Init());
+  std::unique_ptr<NotificationServer> notify;
+  if (!options.notify_listen.empty()) {
+    BL_ASSIGN_OR_RETURN(auto uri, store::ParseStoreUri(options.staging));
+    NotificationServerOptions no;
+    const size_t colon = options.notify_listen.rfind(':');
+    const int port =
+        colon == std::string::npos ? -1 : std::atoi(options.notify_listen.c_str() + colon + 1);
+    if (colon == std::string::npos || port < 0 || port > 65535) {
+      return Status::InvalidArgument("notify address '" + options.notify_listen +
+                                     "' is not host:port (e.g. 127.0.0.1:9499)");
+    }
+    no.host = options.notify_listen.substr(0, colon);
+    no.port = static_cast<uint16_t>(port);
+    no.bearer_token = options.notify_token;
+    // S3: the bucket and prefix of the staging URI; a local folder: any key (a bridge may post
+    // events for a mirror of it).
+    const bool s3 = uri.kind == store::StoreUri::Kind::kS3;
+    auto on_event = [&t, stats, s3, uri](const ObjectEvent& e) {
+      if (s3 && (e.bucket != uri.bucket || !e.key.starts_with(uri.prefix))) return;
+      stats->events++;
+      t.Wake();
+    };
+    BL_ASSIGN_OR_RETURN(notify, NotificationServer::Start(no, on_event, log));
+    stats->notify_port = notify->port();
+    log("listening for bucket notifications on " + no.host + ":" + std::to_string(notify->port()));
+  }
   while (true) {
     BL_ASSIGN_OR_RETURN(size_t pending, t.Scan());
     if (options.once && pending == 0) break;

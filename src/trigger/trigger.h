@@ -21,12 +21,19 @@ struct TriggerOptions {
   uint32_t poll_ms = 1000;  // listing safety net besides inotify
   int parallelism = 2;      // tables applied at the same time
   bool once = false;        // apply what is there, then return
+  // Bucket notifications (docs/s3.md "Bucket notifications"): listen on "host:port" for the
+  // store's event messages; each one for a key under the staging URI wakes a listing at once.
+  // Events are hints: the listing decides, so lost, repeated or reordered events change nothing.
+  std::string notify_listen;  // empty: off
+  std::string notify_token;   // the Bearer token senders must present; empty: none
 };
 
 struct TriggerStats {
-  std::atomic<uint64_t> files{0};    // files handed to the apply or the command
-  std::atomic<uint64_t> commits{0};  // lake commits
-  std::atomic<uint64_t> skipped{0};  // files found already applied
+  std::atomic<uint64_t> files{0};        // files handed to the apply or the command
+  std::atomic<uint64_t> commits{0};      // lake commits
+  std::atomic<uint64_t> skipped{0};      // files found already applied
+  std::atomic<uint64_t> events{0};       // bucket notifications for the staging store
+  std::atomic<uint16_t> notify_port{0};  // the listener's bound port (0: off)
 };
 
 using TriggerLog = std::function<void(const std::string& line)>;

@@ -12,6 +12,7 @@ read the lake back with an independent reader (delta-rs, the `deltalake` package
 """
 import atexit
 import collections
+import configparser
 import datetime
 import json
 import os
@@ -44,6 +45,110 @@ def spawn(args, **kwargs):
     return p
 
 
+# ---- S3 (a private SeaweedFS with bucket notifications, read back with boto3 and delta-rs)
+
+SOURCE_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+class S3Server:
+    """A private SeaweedFS (scripts/s3server.sh) whose filer posts every new object to
+    `notify_url` (the trigger's listener): the S3 tests' staging and lake live in its bucket."""
+
+    def __init__(self, directory, port, bucket="binlake-pipeline", notify_url=None):
+        self.dir, self.port, self.bucket = directory, port, bucket
+        self.endpoint = f"http://127.0.0.1:{port}"
+        env = dict(os.environ)
+        if notify_url:
+            env["S3_NOTIFY_URL"] = notify_url
+        subprocess.run([os.path.join(SOURCE_DIR, "scripts", "s3server.sh"), "start", directory,
+                        str(port), bucket], check=True, env=env, stdout=subprocess.DEVNULL)
+        self.credentials_file = os.path.join(directory, "credentials")
+        cp = configparser.ConfigParser()
+        cp.read(self.credentials_file)
+        self.key_id = cp["binlake"]["aws_access_key_id"]
+        self.secret = cp["binlake"]["aws_secret_access_key"]
+        import boto3  # noqa: PLC0415 - only the S3 tests need it
+        from botocore.config import Config  # noqa: PLC0415
+        self.client = boto3.client(
+            "s3", endpoint_url=self.endpoint, aws_access_key_id=self.key_id,
+            aws_secret_access_key=self.secret, region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 10}))
+        # delta-rs's object store (conditional put is not needed to read)
+        self.storage_options = {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": self.key_id,
+                                "AWS_SECRET_ACCESS_KEY": self.secret, "AWS_REGION": "us-east-1",
+                                "AWS_ALLOW_HTTP": "true"}
+        _use_s3(self)
+
+    def env(self):
+        """The environment binlake reads its keys from (the shared credentials file, 0600)."""
+        e = dict(os.environ)
+        e.update({"AWS_SHARED_CREDENTIALS_FILE": self.credentials_file, "AWS_PROFILE": "binlake",
+                  "AWS_REGION": "us-east-1"})
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            e.pop(k, None)
+        return e
+
+    def config_section(self):
+        return f'[s3]\nendpoint = "{self.endpoint}"\nregion = "us-east-1"\n'
+
+    def uri(self, prefix):
+        return f"s3://{self.bucket}/{prefix}"
+
+    def stop(self):
+        subprocess.run([os.path.join(SOURCE_DIR, "scripts", "s3server.sh"), "stop", self.dir,
+                        str(self.port)], check=False, stdout=subprocess.DEVNULL)
+
+
+_s3 = None
+
+
+def _use_s3(server):
+    global _s3
+    _s3 = server
+
+
+def _split(uri):
+    """s3://bucket/key -> (bucket, key)."""
+    rest = uri[len("s3://"):]
+    bucket, _, key = rest.partition("/")
+    return bucket, key
+
+
+def read_text(path):
+    """A staging/lake object's text (a local path or s3:// URI); None when absent."""
+    if path.startswith("s3://"):
+        bucket, key = _split(path)
+        try:
+            return _s3.client.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+        except _s3.client.exceptions.NoSuchKey:
+            return None
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def list_names(folder):
+    """The names directly in a folder (a local path or s3:// prefix); [] when absent."""
+    if folder.startswith("s3://"):
+        bucket, key = _split(folder.rstrip("/") + "/")
+        names = []
+        for page in _s3.client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=key, Delimiter="/"):
+            names += [o["Key"][len(key):] for o in page.get("Contents", [])]
+            names += [p["Prefix"][len(key):].rstrip("/") for p in page.get("CommonPrefixes", [])]
+        return names
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
+def join(*parts):
+    return "/".join(p.rstrip("/") for p in parts)
+
+
 class TestServer:
     """The MariaDB the CTest fixture started (scripts/mariadb.sh), from the environment."""
 
@@ -73,7 +178,7 @@ def connect(sock, database=None, autocommit=True, time_zone="+00:00", sql_mode=N
 
 def write_config(path, *, port, password_file, server_id, staging, lake, include,
                  interval_ms=200, buckets=4, heartbeat_ms=100, source_extra="", lake_extra="",
-                 csv=None):
+                 csv=None, extra=""):
     """Writes a `binlake run` config: the test server, one staging folder, one lake; `csv`: the
     [capture.csv] keys (docs/config.md), e.g. {"delimiter": "|", "header": True}."""
     includes = ", ".join(f'"{i}"' for i in include)
@@ -99,7 +204,8 @@ interval_ms = {interval_ms}
 [lake]
 path = "{lake}"
 buckets = {buckets}
-{lake_extra}""")
+{lake_extra}
+{extra}""")
     return path
 
 
@@ -114,9 +220,8 @@ def master_position(cur):
 def checkpoint_position(staging):
     """(binlog file, pos) the capture resumes from; None before its first checkpoint."""
     try:
-        with open(os.path.join(staging, "_binlake", "checkpoint.json")) as f:
-            p = json.load(f)["position"]
-    except (OSError, ValueError, KeyError):
+        p = json.loads(read_text(join(staging, "_binlake", "checkpoint.json")) or "")["position"]
+    except (ValueError, KeyError):
         return None
     return p["file"], int(p["pos"])
 
@@ -126,19 +231,13 @@ CHANGE_FILE = re.compile(r"^\d{8}-\d{9}-(\d{10})\.csv$")
 
 def staged_sequences(staging, schema, table):
     """Sequences of the table's staged change files, ascending."""
-    try:
-        names = os.listdir(os.path.join(staging, schema, table))
-    except OSError:
-        return []
+    names = list_names(join(staging, schema, table))
     return sorted(int(m.group(1)) for m in map(CHANGE_FILE.match, names) if m)
 
 
 def has_load_files(staging, schema, table):
-    try:
-        return any(n.startswith("LOAD") and n.endswith(".csv")
-                   for n in os.listdir(os.path.join(staging, schema, table)))
-    except OSError:
-        return False
+    return any(n.startswith("LOAD") and n.endswith(".csv")
+               for n in list_names(join(staging, schema, table)))
 
 
 class Lake:
@@ -150,16 +249,19 @@ class Lake:
         self.tables = {}
 
     def path(self, table):
-        return os.path.join(self.root, self.schema, table)
+        return join(self.root, self.schema, table)
 
     def table(self, table):
         """The DeltaTable at its newest version; None while the table does not exist."""
         dt = self.tables.get(table)
         if dt is None:
-            if not os.path.isdir(os.path.join(self.path(table), "_delta_log")):
+            if not any(n.endswith(".json") for n in list_names(join(self.path(table), "_delta_log"))):
                 return None
             try:
-                dt = DeltaTable(self.path(table))
+                if self.path(table).startswith("s3://"):
+                    dt = DeltaTable(self.path(table), storage_options=_s3.storage_options)
+                else:
+                    dt = DeltaTable(self.path(table))
             except Exception:  # noqa: BLE001 - the first commit is being written
                 return None
             self.tables[table] = dt

@@ -14,7 +14,6 @@ import tempfile
 import threading
 import time
 
-from deltalake import DeltaTable
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
 import pipeline  # noqa: E402
@@ -71,11 +70,23 @@ def main():
     cols = {t: pipeline.columns(cur, DB, t) for t in TABLES}
     tmp = tempfile.mkdtemp(prefix="binlake-runcrash-")
     staging, lake_root = os.path.join(tmp, "staging"), os.path.join(tmp, "lake")
+    # With BINLAKE_TEST_PIPELINE_S3_PORT: staging and lake in a private SeaweedFS whose bucket
+    # notifications drive the trigger (its listing only every 10 s as the safety net).
+    s3, env, extra, lake_extra = None, None, "", ""
+    if os.environ.get("BINLAKE_TEST_PIPELINE_S3_PORT"):
+        port = int(os.environ["BINLAKE_TEST_PIPELINE_S3_PORT"])
+        s3 = pipeline.S3Server(os.path.join(tmp, "s3"), port,
+                               notify_url=f"http://127.0.0.1:{port + 18}/")
+        staging, lake_root = s3.uri(f"{DB}/staging"), s3.uri(f"{DB}/lake")
+        env, extra = s3.env(), s3.config_section()
+        lake_extra = f'notify_listen = "127.0.0.1:{port + 18}"\ntrigger_poll_ms = 10000\n'
+        print(f"run_crash: staging {staging}, lake {lake_root}, trigger by bucket notifications")
     cfg = pipeline.write_config(os.path.join(tmp, "run.toml"), port=SERVER.port,
                                 password_file=SERVER.password_file,
                                 server_id=8000 + os.getpid() % 1000, staging=staging,
                                 lake=lake_root, include=[f"{DB}.*"], interval_ms=150, buckets=4,
-                                source_extra="max_reconnect_attempts = 3\n")
+                                source_extra="max_reconnect_attempts = 3\n",
+                                lake_extra=lake_extra, extra=extra)
     lake = pipeline.Lake(lake_root, DB)
     stop, errors = threading.Event(), []
     w = threading.Thread(target=writer, args=(stop, random.Random(SEED + 1), errors), daemon=True)
@@ -83,7 +94,7 @@ def main():
     failures = []
     log = open(os.path.join(tmp, "run.log"), "a")
     for r in range(ROUNDS):
-        proc = pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log)
+        proc = pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log, env=env)
         time.sleep(0.3 + rng.random() * 2.0)
         if r % 3 == 2:
             proc.send_signal(signal.SIGINT)
@@ -96,10 +107,10 @@ def main():
     w.join()
     if errors:
         sys.exit(f"run_crash: the writer failed: {errors[0]}")
-    proc = pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log)
+    proc = pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log, env=env)
     # binlake verify waits for the restarted pipeline to catch up, then every table must be equal.
     v = subprocess.run([BINLAKE, "verify", "--config", cfg, "--wait-ms", "90000"],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     if v.returncode != 0:
         failures.append(f"binlake verify exited {v.returncode}: {v.stdout[-2000:]}{v.stderr[-500:]}")
     deadline = time.time() + 90
@@ -117,15 +128,22 @@ def main():
     if proc.wait(timeout=60) != 0:
         failures.append("the final clean stop failed")
     log.close()
-    versions = {t: DeltaTable(lake.path(t)).version() for t in TABLES}
-    files = [os.path.join(staging, DB, t, n) for t in TABLES
-             for n in sorted(os.listdir(os.path.join(staging, DB, t)))
+    lake = pipeline.Lake(lake_root, DB)
+    versions = {t: lake.table(t).version() for t in TABLES}
+    files = [pipeline.join(staging, DB, t, n) for t in TABLES
+             for n in sorted(pipeline.list_names(pipeline.join(staging, DB, t)))
              if n.endswith(".csv") and not n.startswith(".")]
-    p = subprocess.run([BINLAKE, "apply", "--lake", lake_root, "--staging", staging] + files,
-                       stderr=subprocess.PIPE)
+    # Every file again, by `binlake apply --config` (the same [s3] and [lake] settings).
+    p = subprocess.run([BINLAKE, "apply", "--config", cfg] + files, stderr=subprocess.PIPE, env=env)
     if p.returncode != 0:
         failures.append("re-applying every file failed: " + p.stderr.decode()[-300:])
-    again = {t: DeltaTable(lake.path(t)).version() for t in TABLES}
+    lake = pipeline.Lake(lake_root, DB)
+    again = {t: lake.table(t).version() for t in TABLES}
+    if s3:
+        events = sum(1 for line in open(os.path.join(tmp, "run.log"))
+                     if "listening for bucket notifications" in line)
+        print(f"run_crash: the trigger listened for notifications in {events} runs")
+        s3.stop()
     if again != versions:
         failures.append(f"re-applying every staging file changed the lake: {versions} -> {again}")
     cur.execute(f"DROP DATABASE {DB}")

@@ -563,14 +563,26 @@ def main():
     print(f"run_random: CSV options {json.dumps(csv)}, {buckets} buckets", flush=True)
     tmp = tempfile.mkdtemp(prefix="binlake-random-")
     staging, lake_root = os.path.join(tmp, "staging"), os.path.join(tmp, "lake")
+    # With BINLAKE_TEST_PIPELINE_S3_PORT: staging and lake in a private SeaweedFS whose bucket
+    # notifications drive the trigger (its listing only every 10 s as the safety net).
+    s3, env, extra, lake_extra = None, None, "", ""
+    if os.environ.get("BINLAKE_TEST_PIPELINE_S3_PORT"):
+        port = int(os.environ["BINLAKE_TEST_PIPELINE_S3_PORT"])
+        s3 = pipeline.S3Server(os.path.join(tmp, "s3"), port,
+                               notify_url=f"http://127.0.0.1:{port + 18}/")
+        staging, lake_root = s3.uri(f"{DB}/staging"), s3.uri(f"{DB}/lake")
+        env, extra = s3.env(), s3.config_section()
+        lake_extra = f'notify_listen = "127.0.0.1:{port + 18}"\ntrigger_poll_ms = 10000\n'
+        print(f"run_random: staging {staging}, lake {lake_root}, trigger by bucket notifications",
+              flush=True)
     cfg = pipeline.write_config(os.path.join(tmp, "run.toml"), port=server.port,
                                 password_file=server.password_file,
                                 server_id=9000 + os.getpid() % 1000, staging=staging,
                                 lake=lake_root, include=[f"{DB}.*"], interval_ms=200,
-                                buckets=buckets, csv=csv)
+                                buckets=buckets, csv=csv, lake_extra=lake_extra, extra=extra)
     log_path = os.path.join(tmp, "run.log")
     log = open(log_path, "w")
-    procs = [pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log)]
+    procs = [pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log, env=env)]
     lake = pipeline.Lake(lake_root, DB)
     failures = []
 
@@ -587,6 +599,8 @@ def main():
             except subprocess.TimeoutExpired:
                 proc.kill()
         log.close()
+        if s3:
+            s3.stop()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)  # delta-rs' runtime threads can abort the interpreter's teardown
@@ -622,7 +636,7 @@ def main():
                     if proc.wait(timeout=60) != 0:
                         fail(f"phase {phases}: binlake run exited {proc.returncode} after SIGINT")
                 restarts[restart] += 1
-                procs.append(pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log))
+                procs.append(pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log, env=env))
         if procs[-1].poll() is not None:
             fail(f"binlake run exited {procs[-1].returncode} (log {log_path})")
             break
@@ -665,6 +679,8 @@ def main():
         print(f"run_random: FAILED, seed {SEED}; the lake is in {lake_root}", file=sys.stderr)
     else:
         cur.execute(f"DROP DATABASE `{DB}`")
+        if s3:
+            s3.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     finish(1 if failures else 0)
 
