@@ -16,8 +16,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Python packages used by tests and benchmarks (the peers: python-mysql-replication for the
-# decoder, DuckDB for the apply).
-PY_PKGS=(mysql-replication==1.0.17 pymysql pyarrow==26.0.1 deltalake==1.6.6 duckdb==2.0.0)
+# decoder, DuckDB for the apply; boto3 reads the S3 pipeline tests' staging back).
+PY_PKGS=(mysql-replication==1.0.17 pymysql pyarrow==26.0.1 deltalake==1.6.6 duckdb==2.0.0 boto3)
 for p in "${PY_PKGS[@]}"; do
   name=${p%%==*}
   python3 -m pip show -q "$name" >/dev/null 2>&1 || python3 -m pip install -q "$p"
