@@ -372,8 +372,8 @@ Status RunCapture(const CaptureOptions& options, const std::atomic<bool>* stop,
   // commit is seen and the write takes time too, so the timer runs a tenth shorter.
   staging::FlushPolicy flush = options.flush;
   flush.interval_ms -= flush.interval_ms / 10;
-  BL_ASSIGN_OR_RETURN(auto staging,
-                      staging::Staging::Open(options.staging_root, options.csv, flush));
+  BL_ASSIGN_OR_RETURN(auto staging, staging::Staging::Open(options.staging_root, options.store,
+                                                           options.csv, flush, options.spool_dir));
   bool replay = !options.binlog_dir.empty();
   if (!options.skip_preflight && !replay) {
     BL_ASSIGN_OR_RETURN(auto report,

@@ -22,7 +22,9 @@ struct CaptureOptions {
   int max_reconnect_attempts = -1;  // -1: forever
   MigrationType migration = MigrationType::kFullLoadAndCdc;
   TableFilter filter;
-  std::string staging_root;
+  std::string staging_root;   // a folder or store URI (file:///..., s3://bucket/prefix)
+  store::StoreOptions store;  // how to reach an S3 staging store ([s3])
+  std::string spool_dir;      // where a remote staging's files are built; "": the default
   staging::CsvOptions csv;
   staging::FlushPolicy flush;
   PreflightOptions preflight;

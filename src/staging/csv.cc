@@ -1,13 +1,10 @@
 // The one CSV dialect of the change files (docs/staging.md): RFC 4180 plus DMS's NULL token.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <string>
 #include <string_view>
 
+#include "staging/records.h"
 #include "staging/staging.h"
 
 namespace binlake::staging {
@@ -207,18 +204,37 @@ size_t LastRecordEnd(std::string_view data) {
 
 }  // namespace
 
-Result<std::unique_ptr<CsvBlockReader>> CsvBlockReader::Open(const std::string& path,
+CsvBlockReader::CsvBlockReader(std::unique_ptr<store::ObjectStore> owned,
+                               std::unique_ptr<store::ObjectReader> in, std::string path,
+                               size_t block_bytes)
+    : owned_store_(std::move(owned)),
+      in_(std::move(in)),
+      path_(std::move(path)),
+      block_bytes_(block_bytes < 64 ? 64 : block_bytes) {}
+
+CsvBlockReader::~CsvBlockReader() = default;
+
+Result<std::unique_ptr<CsvBlockReader>> CsvBlockReader::Open(store::ObjectStore& store,
+                                                             const std::string& key,
                                                              size_t block_bytes) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound(path + " does not exist");
-    return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
-  }
+  BL_ASSIGN_OR_RETURN(auto in, store.Open(key));
+  std::string where = store.LocalPath(key);
+  if (where.empty()) where = store.uri() + "/" + key;
   return std::unique_ptr<CsvBlockReader>(
-      new CsvBlockReader(fd, path, block_bytes < 64 ? 64 : block_bytes));
+      new CsvBlockReader(nullptr, std::move(in), std::move(where), block_bytes));
 }
 
-CsvBlockReader::~CsvBlockReader() { close(fd_); }
+Result<std::unique_ptr<CsvBlockReader>> CsvBlockReader::Open(const std::string& path,
+                                                             size_t block_bytes) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  auto store = OpenLocalFolder(dir.empty() ? "/" : dir);
+  if (!store.ok()) return Status::NotFound(path + " does not exist");
+  BL_ASSIGN_OR_RETURN(auto in, (*store)->Open(name));
+  return std::unique_ptr<CsvBlockReader>(
+      new CsvBlockReader(std::move(*store), std::move(in), path, block_bytes));
+}
 
 Result<bool> CsvBlockReader::Next(std::string* block, uint64_t* first_line) {
   block->swap(carry_);
@@ -229,12 +245,8 @@ Result<bool> CsvBlockReader::Next(std::string* block, uint64_t* first_line) {
     if (eof_ || (cut > 0 && block->size() >= block_bytes_)) break;
     const size_t old = block->size();
     block->resize(old + block_bytes_);
-    ssize_t n;
-    do {
-      n = read(fd_, block->data() + old, block_bytes_);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return Status::IOError("cannot read " + path_ + ": " + std::strerror(errno));
-    block->resize(old + static_cast<size_t>(n));
+    BL_ASSIGN_OR_RETURN(const size_t n, in_->Read(block->data() + old, block_bytes_));
+    block->resize(old + n);
     if (n == 0) eof_ = true;
   }
   if (eof_) cut = block->size();  // the last record may lack its LF; CsvReader reports a bad one

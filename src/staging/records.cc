@@ -3,7 +3,9 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <system_error>
 
 #include "util/files.h"
 
@@ -128,6 +130,17 @@ std::string SchemaFileName(int version) {
 bool PositionAfter(const SourcePosition& a, const SourcePosition& b) {
   if (a.file != b.file) return a.file > b.file;
   return a.pos > b.pos;
+}
+
+std::string CsvKey(const std::string& schema, const std::string& table, const std::string& name) {
+  return schema + "/" + table + "/" + name;
+}
+std::string ManifestKey(const std::string& schema, const std::string& table,
+                        const std::string& csv_name) {
+  return std::string(kMetaDir) + "/files/" + schema + "/" + table + "/" + csv_name + ".json";
+}
+std::string SchemaKey(const std::string& schema, const std::string& table, int version) {
+  return std::string(kMetaDir) + "/schemas/" + schema + "/" + table + "/" + SchemaFileName(version);
 }
 
 std::string TableDir(const std::string& root, const std::string& schema, const std::string& table) {
@@ -309,18 +322,39 @@ std::string Sha256::HexDigest() {
   return out;
 }
 
+Result<FileManifest> ReadManifest(store::ObjectStore& store, const std::string& schema,
+                                  const std::string& table, const std::string& csv_name) {
+  const std::string key = ManifestKey(schema, table, csv_name);
+  BL_ASSIGN_OR_RETURN(std::string text, store.Get(key));
+  return ManifestFromJson(text, store.uri() + "/" + key);
+}
+
+Result<TableSchema> ReadSchema(store::ObjectStore& store, const std::string& schema,
+                               const std::string& table, int version) {
+  const std::string key = SchemaKey(schema, table, version);
+  BL_ASSIGN_OR_RETURN(std::string text, store.Get(key));
+  return SchemaFromJson(text, store.uri() + "/" + key);
+}
+
+Result<std::unique_ptr<store::ObjectStore>> OpenLocalFolder(const std::string& folder) {
+  std::error_code ec;
+  const std::filesystem::path abs = std::filesystem::absolute(folder, ec);
+  if (ec || !std::filesystem::is_directory(abs, ec)) {
+    return Status::NotFound(folder + " is not a folder; point at the staging folder");
+  }
+  return store::OpenStore(abs.lexically_normal().string());
+}
+
 Result<FileManifest> ReadManifest(const std::string& root, const std::string& schema,
                                   const std::string& table, const std::string& csv_name) {
-  const std::string path = ManifestDir(root, schema, table) + "/" + csv_name + ".json";
-  BL_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
-  return ManifestFromJson(text, path);
+  BL_ASSIGN_OR_RETURN(auto store, OpenLocalFolder(root));
+  return ReadManifest(*store, schema, table, csv_name);
 }
 
 Result<TableSchema> ReadSchema(const std::string& root, const std::string& schema,
                                const std::string& table, int version) {
-  const std::string path = SchemaDir(root, schema, table) + "/" + SchemaFileName(version);
-  BL_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
-  return SchemaFromJson(text, path);
+  BL_ASSIGN_OR_RETURN(auto store, OpenLocalFolder(root));
+  return ReadSchema(*store, schema, table, version);
 }
 
 }  // namespace binlake::staging

@@ -26,6 +26,15 @@ std::string SchemaFileName(int version);  // 00001.json
 // Binlog order of two positions (binlog file names sort, then the offset).
 bool PositionAfter(const SourcePosition& a, const SourcePosition& b);
 
+// Object keys in the staging store.
+inline constexpr char kCheckpointKey[] = "_binlake/checkpoint.json";
+inline constexpr char kFlushIntentKey[] = "_binlake/flush-intent.json";
+std::string CsvKey(const std::string& schema, const std::string& table, const std::string& name);
+std::string ManifestKey(const std::string& schema, const std::string& table,
+                        const std::string& csv_name);
+std::string SchemaKey(const std::string& schema, const std::string& table, int version);
+
+// The same places as local paths under a staging folder.
 std::string SchemaDir(const std::string& root, const std::string& schema, const std::string& table);
 std::string ManifestDir(const std::string& root, const std::string& schema,
                         const std::string& table);
@@ -55,6 +64,9 @@ struct FlushIntent {
 };
 std::string FlushIntentToJson(const FlushIntent& intent);
 Result<FlushIntent> FlushIntentFromJson(std::string_view text, const std::string& path);
+
+// A local folder that must exist, as a store (the path-based readers); NotFound when missing.
+Result<std::unique_ptr<store::ObjectStore>> OpenLocalFolder(const std::string& folder);
 
 // Incremental SHA-256 of a file's bytes as they are written.
 class Sha256 {

@@ -1,9 +1,11 @@
-// The local-folder staging store: LOAD files, CDC change files built on disk while transactions
-// arrive, and a flush protocol (intent, files, checkpoint) that a crash can replay byte for byte.
+// The staging store: LOAD files and CDC change files built in a local spool while rows arrive, then
+// published as whole objects through the ObjectStore, and a flush protocol (intent, files,
+// checkpoint) that a crash can replay byte for byte.
 #include "staging/staging.h"
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -76,18 +78,33 @@ Status CheckCellCount(const TableSchema& schema, size_t n) {
                                  " columns; register the table's current schema first");
 }
 
-// One LOAD file series of a table; each file is renamed into place with its manifest.
+// The folder of a local store, "" for a remote one.
+std::string LocalRoot(const store::ObjectStore& store) {
+  const std::string probe = store.LocalPath(kMetaDir);
+  const size_t n = sizeof(kMetaDir);  // "/_binlake"
+  return probe.size() > n ? probe.substr(0, probe.size() - n) : "";
+}
+
+// Publishes a spooled file as `key` (a hard link on a local store), then drops the spool's name.
+Status PublishSpooled(store::ObjectStore* store, const std::string& key,
+                      const std::string& spool_path) {
+  BL_RETURN_IF_ERROR(store->PutFile(key, spool_path));
+  return RemoveFile(spool_path);
+}
+
+// One LOAD file series of a table; each file is published after its manifest.
 class LoadWriterImpl : public LoadWriter {
  public:
-  LoadWriterImpl(std::string root, const CsvOptions& csv, const TableSchema& schema, int version,
-                 const SourcePosition& snapshot, std::string load_time)
-      : root_(std::move(root)),
+  LoadWriterImpl(store::ObjectStore* store, const std::string& spool, const CsvOptions& csv,
+                 const TableSchema& schema, int version, const SourcePosition& snapshot,
+                 std::string load_time)
+      : store_(store),
         csv_(csv),
         schema_(schema),
         version_(version),
         snapshot_(snapshot),
         load_time_(std::move(load_time)),
-        dir_(TableDir(root_, schema.schema, schema.table)) {}
+        spool_dir_(TableDir(spool, schema.schema, schema.table)) {}
 
   ~LoadWriterImpl() override {
     if (file_ != nullptr) (void)RemoveFile(file_->path());
@@ -122,8 +139,9 @@ class LoadWriterImpl : public LoadWriter {
     ++part_;
     sha_ = std::make_unique<Sha256>();
     file_rows_ = 0;
-    BL_ASSIGN_OR_RETURN(file_,
-                        AppendFile::Create(JoinPath(dir_, "." + LoadFileName(part_) + ".tmp")));
+    BL_RETURN_IF_ERROR(MakeDirs(spool_dir_));
+    BL_ASSIGN_OR_RETURN(
+        file_, AppendFile::Create(JoinPath(spool_dir_, "." + LoadFileName(part_) + ".tmp")));
     if (csv_.header) return Write(HeaderLine(schema_, csv_.include_op_for_full_load, csv_));
     return Status::Ok();
   }
@@ -135,7 +153,8 @@ class LoadWriterImpl : public LoadWriter {
 
   Status CloseCurrent() {
     const std::string name = LoadFileName(part_);
-    BL_RETURN_IF_ERROR(file_->Close());
+    // No fsync here: PutFile makes the published object durable.
+    BL_RETURN_IF_ERROR(file_->Close(/*sync=*/false));
     FileManifest m;
     m.name = name;
     m.schema = schema_.schema;
@@ -148,20 +167,21 @@ class LoadWriterImpl : public LoadWriter {
     m.start = m.end = snapshot_;
     m.first_commit = m.last_commit = load_time_;
     m.sha256 = sha_->HexDigest();
-    const std::string mdir = ManifestDir(root_, schema_.schema, schema_.table);
-    BL_RETURN_IF_ERROR(WriteFileAtomic(mdir, name + ".json", ManifestToJson(m)));
-    BL_RETURN_IF_ERROR(RenameFile(file_->path(), JoinPath(dir_, name)));
+    BL_RETURN_IF_ERROR(
+        store_->Put(ManifestKey(schema_.schema, schema_.table, name), ManifestToJson(m)));
+    BL_RETURN_IF_ERROR(
+        PublishSpooled(store_, CsvKey(schema_.schema, schema_.table, name), file_->path()));
     file_.reset();
-    return SyncDir(dir_);
+    return Status::Ok();
   }
 
-  std::string root_;
+  store::ObjectStore* store_;
   CsvOptions csv_;
   TableSchema schema_;
   int version_;
   SourcePosition snapshot_;
   std::string load_time_;
-  std::string dir_;
+  std::string spool_dir_;
   std::unique_ptr<AppendFile> file_;
   std::unique_ptr<Sha256> sha_;
   uint64_t part_ = 0, file_rows_ = 0, rows_ = 0;
@@ -187,12 +207,12 @@ struct TableState {
   std::vector<std::unique_ptr<PendingFile>> files;  // this flush's files, in write order
 };
 
-class LocalStaging : public Staging {
+class StoreStaging : public Staging {
  public:
-  LocalStaging(std::string root, const CsvOptions& csv, const FlushPolicy& flush,
-               const StagingTestHooks& hooks)
-      : root_(std::move(root)),
-        meta_(root_ + "/" + kMetaDir),
+  StoreStaging(std::unique_ptr<store::ObjectStore> store, std::string spool, const CsvOptions& csv,
+               const FlushPolicy& flush, const StagingTestHooks& hooks)
+      : store_(std::move(store)),
+        spool_(std::move(spool)),
         csv_(csv),
         flush_(flush),
         hooks_(hooks) {}
@@ -227,7 +247,8 @@ class LocalStaging : public Staging {
   Result<PendingFile*> FileFor(TableState* ts);
   void ResetPending();
 
-  std::string root_, meta_;
+  std::unique_ptr<store::ObjectStore> store_;
+  std::string spool_;  // local folder where files are built (the store's own folder when local)
   CsvOptions csv_;
   FlushPolicy flush_;
   StagingTestHooks hooks_;
@@ -259,20 +280,19 @@ class LocalStaging : public Staging {
   std::vector<Cell> scratch_;
 };
 
-Status LocalStaging::Init() {
+Status StoreStaging::Init() {
   BL_RETURN_IF_ERROR(ValidateOptions(csv_));
-  BL_RETURN_IF_ERROR(MakeDirs(meta_ + "/schemas"));
-  BL_RETURN_IF_ERROR(MakeDirs(meta_ + "/files"));
-  BL_RETURN_IF_ERROR(RemoveTempFiles(root_).status());
+  BL_RETURN_IF_ERROR(MakeDirs(spool_));
+  BL_RETURN_IF_ERROR(RemoveTempFiles(spool_).status());
 
-  const std::string cp_path = meta_ + "/checkpoint.json";
-  Result<std::string> cp_text = ReadWholeFile(cp_path);
+  const std::string cp_where = store_->uri() + "/" + kCheckpointKey;
+  Result<std::string> cp_text = store_->Get(kCheckpointKey);
   if (cp_text.ok()) {
     std::vector<TableVersion> versions;
-    BL_ASSIGN_OR_RETURN(cp_, CheckpointFromJson(*cp_text, cp_path, &versions));
+    BL_ASSIGN_OR_RETURN(cp_, CheckpointFromJson(*cp_text, cp_where, &versions));
     // The schemas as of the checkpoint: later versions are rewritten identically on replay.
     for (const TableVersion& v : versions) {
-      BL_ASSIGN_OR_RETURN(TableSchema s, ReadSchema(root_, v.schema, v.table, v.version));
+      BL_ASSIGN_OR_RETURN(TableSchema s, ReadSchema(*store_, v.schema, v.table, v.version));
       TableState& ts = tables_[{v.schema, v.table}];
       ts.schema = v.schema;
       ts.table = v.table;
@@ -283,20 +303,19 @@ Status LocalStaging::Init() {
     return cp_text.status();
   }
 
-  const std::string intent_path = meta_ + "/flush-intent.json";
-  Result<std::string> intent_text = ReadWholeFile(intent_path);
+  const std::string intent_where = store_->uri() + "/" + kFlushIntentKey;
+  Result<std::string> intent_text = store_->Get(kFlushIntentKey);
   if (intent_text.ok()) {
-    BL_ASSIGN_OR_RETURN(FlushIntent intent, FlushIntentFromJson(*intent_text, intent_path));
+    BL_ASSIGN_OR_RETURN(FlushIntent intent, FlushIntentFromJson(*intent_text, intent_where));
     if (cp_.next_sequence == intent.first_sequence + intent.files.size() &&
-        cp_.position == intent.end) {
+        !PositionAfter(intent.end, cp_.position)) {
       // The checkpoint already moved: only the intent's removal was lost.
-      BL_RETURN_IF_ERROR(RemoveFile(intent_path));
-      BL_RETURN_IF_ERROR(SyncDir(meta_));
+      BL_RETURN_IF_ERROR(store_->Delete(kFlushIntentKey));
     } else if (cp_.next_sequence == intent.first_sequence) {
       recovery_ = std::move(intent);
     } else {
       return Status::Corruption(
-          intent_path + " (first sequence " + std::to_string(intent.first_sequence) +
+          intent_where + " (first sequence " + std::to_string(intent.first_sequence) +
           ") does not match the checkpoint (next sequence " + std::to_string(cp_.next_sequence) +
           "); restore both from the same backup");
     }
@@ -306,26 +325,24 @@ Status LocalStaging::Init() {
   return Status::Ok();
 }
 
-Status LocalStaging::WriteCheckpoint() {
+Status StoreStaging::WriteCheckpoint() {
   std::vector<TableVersion> versions;
   for (const auto& [key, ts] : tables_) {
     if (ts.version > 0) versions.push_back(TableVersion{key.first, key.second, ts.version});
   }
   idle_dirty_ = false;
-  return WriteFileAtomic(meta_, "checkpoint.json", CheckpointToJson(cp_, versions));
+  return store_->Put(kCheckpointKey, CheckpointToJson(cp_, versions));
 }
 
-Result<int> LocalStaging::RegisterSchema(const TableSchema& schema, const SourcePosition& since) {
+Result<int> StoreStaging::RegisterSchema(const TableSchema& schema, const SourcePosition& since) {
   BL_RETURN_IF_ERROR(failed_);
   BL_RETURN_IF_ERROR(ValidateName("schema", schema.schema));
   BL_RETURN_IF_ERROR(ValidateName("table", schema.table));
   TableState& ts = tables_[{schema.schema, schema.table}];
   if (ts.version > 0 && ts.latest.SameShape(schema)) return ts.version;
   const int version = ts.version + 1;
-  const std::string dir = SchemaDir(root_, schema.schema, schema.table);
-  BL_RETURN_IF_ERROR(MakeDirs(dir));
-  BL_RETURN_IF_ERROR(
-      WriteFileAtomic(dir, SchemaFileName(version), SchemaToJson(schema, version, since)));
+  BL_RETURN_IF_ERROR(store_->Put(SchemaKey(schema.schema, schema.table, version),
+                                 SchemaToJson(schema, version, since)));
   ts.schema = schema.schema;
   ts.table = schema.table;
   ts.version = version;
@@ -334,48 +351,35 @@ Result<int> LocalStaging::RegisterSchema(const TableSchema& schema, const Source
   return version;
 }
 
-const TableSchema* LocalStaging::LatestSchema(const std::string& schema,
+const TableSchema* StoreStaging::LatestSchema(const std::string& schema,
                                               const std::string& table) const {
   auto it = tables_.find({schema, table});
   if (it == tables_.end() || it->second.version == 0) return nullptr;
   return &it->second.latest;
 }
 
-Status LocalStaging::ResetFullLoad() {
+Status StoreStaging::ResetFullLoad() {
   BL_RETURN_IF_ERROR(failed_);
   if (in_txn_ || has_pending_) {
     return Status::InvalidArgument("ResetFullLoad during CDC; reset the full load before capture");
   }
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  std::vector<std::pair<std::string, std::string>> doomed;  // table dir, csv name
-  for (const fs::directory_entry& s : fs::directory_iterator(root_, ec)) {
-    if (!s.is_directory(ec) || s.path().filename() == kMetaDir) continue;
-    for (const fs::directory_entry& t : fs::directory_iterator(s.path(), ec)) {
-      if (!t.is_directory(ec)) continue;
-      for (const fs::directory_entry& f : fs::directory_iterator(t.path(), ec)) {
-        const std::string name = f.path().filename().string();
-        if (IsLoadFileName(name)) {
-          doomed.emplace_back(s.path().filename().string() + "/" + t.path().filename().string(),
-                              name);
-        }
-      }
-    }
-  }
-  if (ec) {
-    return Status::IOError("cannot list " + root_ + ": " + ec.message() +
-                           "; check the staging directory's permissions");
-  }
-  for (const auto& [table_dir, name] : doomed) {
+  // Every `<schema>/<table>/LOAD*.csv` of the store (its own metadata lives under _binlake/).
+  BL_ASSIGN_OR_RETURN(std::vector<store::ObjectInfo> objects, store_->List(store::ListOptions{}));
+  for (const store::ObjectInfo& o : objects) {
+    const size_t s1 = o.key.find('/');
+    const size_t s2 = s1 == std::string::npos ? s1 : o.key.find('/', s1 + 1);
+    if (s2 == std::string::npos || o.key.find('/', s2 + 1) != std::string::npos) continue;
+    if (o.key.compare(0, s1, kMetaDir) == 0 && s1 == sizeof(kMetaDir) - 1) continue;
+    if (!IsLoadFileName(std::string_view(o.key).substr(s2 + 1))) continue;
     // The CSV goes first: a manifest without its CSV is never read.
-    BL_RETURN_IF_ERROR(RemoveFile(JoinPath(JoinPath(root_, table_dir), name)));
-    BL_RETURN_IF_ERROR(RemoveFile(JoinPath(JoinPath(meta_ + "/files", table_dir), name) + ".json"));
+    BL_RETURN_IF_ERROR(store_->Delete(o.key));
+    BL_RETURN_IF_ERROR(store_->Delete(std::string(kMetaDir) + "/files/" + o.key + ".json"));
   }
   cp_.full_load_done = false;
   return WriteCheckpoint();
 }
 
-Result<std::unique_ptr<LoadWriter>> LocalStaging::BeginLoad(const std::string& schema,
+Result<std::unique_ptr<LoadWriter>> StoreStaging::BeginLoad(const std::string& schema,
                                                             const std::string& table,
                                                             const SourcePosition& snapshot) {
   BL_RETURN_IF_ERROR(failed_);
@@ -384,33 +388,29 @@ Result<std::unique_ptr<LoadWriter>> LocalStaging::BeginLoad(const std::string& s
     return Status::InvalidArgument("no schema registered for " + schema + "." + table +
                                    "; call RegisterSchema before BeginLoad");
   }
-  const std::string dir = TableDir(root_, schema, table);
-  const std::string mdir = ManifestDir(root_, schema, table);
-  BL_RETURN_IF_ERROR(MakeDirs(dir));
-  BL_RETURN_IF_ERROR(MakeDirs(mdir));
   // A table's load is redone whole: earlier LOAD files would mix with the new ones.
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  std::vector<std::string> doomed;
-  for (const fs::directory_entry& f : fs::directory_iterator(dir, ec)) {
-    if (IsLoadFileName(f.path().filename().string())) {
-      doomed.push_back(f.path().filename().string());
-    }
+  store::ListOptions list;
+  list.prefix = CsvKey(schema, table, "LOAD");
+  BL_ASSIGN_OR_RETURN(std::vector<store::ObjectInfo> objects, store_->List(list));
+  const size_t name_at = list.prefix.size() - 4;
+  for (const store::ObjectInfo& o : objects) {
+    const std::string name = o.key.substr(name_at);
+    if (!IsLoadFileName(name)) continue;
+    BL_RETURN_IF_ERROR(store_->Delete(o.key));
+    BL_RETURN_IF_ERROR(store_->Delete(ManifestKey(schema, table, name)));
   }
-  if (ec) return Status::IOError("cannot list " + dir + ": " + ec.message());
-  for (const std::string& name : doomed) {
-    BL_RETURN_IF_ERROR(RemoveFile(JoinPath(dir, name)));
-    BL_RETURN_IF_ERROR(RemoveFile(JoinPath(mdir, name + ".json")));
-  }
-  const auto now_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count());
+  const auto now_us =
+      hooks_.load_time_us != 0
+          ? hooks_.load_time_us
+          : static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
   const int version = tables_.at({schema, table}).version;
-  return std::unique_ptr<LoadWriter>(
-      new LoadWriterImpl(root_, csv_, *s, version, snapshot, FormatCommitTime(now_us)));
+  return std::unique_ptr<LoadWriter>(new LoadWriterImpl(store_.get(), spool_, csv_, *s, version,
+                                                        snapshot, FormatCommitTime(now_us)));
 }
 
-Status LocalStaging::FinishFullLoad(const SourcePosition& snapshot) {
+Status StoreStaging::FinishFullLoad(const SourcePosition& snapshot) {
   BL_RETURN_IF_ERROR(failed_);
   if (in_txn_ || has_pending_) {
     return Status::InvalidArgument("FinishFullLoad with changes pending; flush them first");
@@ -421,7 +421,7 @@ Status LocalStaging::FinishFullLoad(const SourcePosition& snapshot) {
   return WriteCheckpoint();
 }
 
-Status LocalStaging::BeginTransaction(const SourcePosition& start, uint64_t commit_time_us) {
+Status StoreStaging::BeginTransaction(const SourcePosition& start, uint64_t commit_time_us) {
   BL_RETURN_IF_ERROR(failed_);
   if (in_txn_) {
     return Status::InvalidArgument("BeginTransaction at " + start.ToString() +
@@ -435,14 +435,14 @@ Status LocalStaging::BeginTransaction(const SourcePosition& start, uint64_t comm
   return Status::Ok();
 }
 
-Result<PendingFile*> LocalStaging::FileFor(TableState* ts) {
+Result<PendingFile*> StoreStaging::FileFor(TableState* ts) {
   PendingFile* f = ts->files.empty() ? nullptr : ts->files.back().get();
   // A file holds one schema version, and is cut at a transaction boundary when full.
   const bool cut = f != nullptr && f->last_txn != txn_id_ && f->file->size() > csv_.max_file_bytes;
   if (f == nullptr || f->schema_version != ts->version || cut) {
     auto nf = std::make_unique<PendingFile>();
     nf->schema_version = ts->version;
-    const std::string dir = TableDir(root_, ts->schema, ts->table);
+    const std::string dir = TableDir(spool_, ts->schema, ts->table);
     BL_RETURN_IF_ERROR(MakeDirs(dir));
     BL_ASSIGN_OR_RETURN(nf->file,
                         AppendFile::Create(JoinPath(
@@ -467,7 +467,7 @@ Result<PendingFile*> LocalStaging::FileFor(TableState* ts) {
   return f;
 }
 
-Status LocalStaging::Append(const std::string& schema, const std::string& table, char op,
+Status StoreStaging::Append(const std::string& schema, const std::string& table, char op,
                             std::span<const Cell> cells) {
   BL_RETURN_IF_ERROR(failed_);
   if (!in_txn_) {
@@ -509,16 +509,16 @@ Status LocalStaging::Append(const std::string& schema, const std::string& table,
 // The open transaction's rows are already in the building files, next to committed ones; rather
 // than unwinding them, nothing more is flushed: the next Open drops the building files and the
 // capture recaptures everything after the checkpoint, so nothing is lost or written twice.
-Status LocalStaging::AbortTransaction() {
+Status StoreStaging::AbortTransaction() {
   if (!in_txn_) return Status::Ok();
   in_txn_ = false;
   pending_bytes_ = 0;
-  failed_ = Status::InvalidArgument("staging " + root_ +
+  failed_ = Status::InvalidArgument("staging " + store_->uri() +
                                     " was stopped inside a transaction; open it again to resume");
   return Status::Ok();
 }
 
-Status LocalStaging::Commit(const SourcePosition& end) {
+Status StoreStaging::Commit(const SourcePosition& end) {
   BL_RETURN_IF_ERROR(failed_);
   if (!in_txn_) {
     return Status::InvalidArgument("Commit at " + end.ToString() + " without BeginTransaction");
@@ -542,7 +542,7 @@ Status LocalStaging::Commit(const SourcePosition& end) {
   return Status::Ok();
 }
 
-bool LocalStaging::ShouldFlush(uint64_t now_ms) const {
+bool StoreStaging::ShouldFlush(uint64_t now_ms) const {
   if (!failed_.ok() || in_txn_ || !has_pending_) return false;
   if (recovery_) return last_end_ == recovery_->end;
   if (pending_bytes_ >= flush_.min_bytes || max_file_size_ > csv_.max_file_bytes) return true;
@@ -550,7 +550,7 @@ bool LocalStaging::ShouldFlush(uint64_t now_ms) const {
   return now_ms >= *pending_since_ms_ + flush_.interval_ms;
 }
 
-void LocalStaging::ResetPending() {
+void StoreStaging::ResetPending() {
   for (auto& [key, ts] : tables_) ts.files.clear();
   has_pending_ = false;
   pending_since_ms_.reset();
@@ -559,7 +559,7 @@ void LocalStaging::ResetPending() {
   pending_max_commit_us_ = 0;
 }
 
-Status LocalStaging::Step() {
+Status StoreStaging::Step() {
   if (hooks_.crash_after_flush_steps >= 0 && flush_steps_ >= hooks_.crash_after_flush_steps) {
     return Status::IOError("simulated crash (test hook) after " + std::to_string(flush_steps_) +
                            " flush steps");
@@ -568,7 +568,7 @@ Status LocalStaging::Step() {
   return Status::Ok();
 }
 
-Status LocalStaging::Flush(uint64_t /*now_ms*/) {
+Status StoreStaging::Flush(uint64_t /*now_ms*/) {
   BL_RETURN_IF_ERROR(failed_);
   if (in_txn_) return Status::InvalidArgument("Flush inside a transaction; Commit it first");
   if (!has_pending_) return Status::Ok();
@@ -582,7 +582,7 @@ Status LocalStaging::Flush(uint64_t /*now_ms*/) {
   return st;
 }
 
-Status LocalStaging::DoFlush() {
+Status StoreStaging::DoFlush() {
   flush_steps_ = 0;
   struct Out {
     TableState* ts;
@@ -600,22 +600,22 @@ Status LocalStaging::DoFlush() {
       intent.files.push_back(key.first + "/" + key.second + "/" + outs.back().name);
     }
   }
-  const std::string intent_path = meta_ + "/flush-intent.json";
   if (!outs.empty()) {
     if (recovery_) {
       if (!(intent == *recovery_)) {
-        return Status::Corruption("the replayed flush does not match " + intent_path +
+        return Status::Corruption("the replayed flush does not match " + store_->uri() + "/" +
+                                  kFlushIntentKey +
                                   " (other files or positions); resume from the checkpoint");
       }
     }
     BL_RETURN_IF_ERROR(Step());
-    if (!recovery_)
-      BL_RETURN_IF_ERROR(WriteFileAtomic(meta_, "flush-intent.json", FlushIntentToJson(intent)));
+    if (!recovery_) BL_RETURN_IF_ERROR(store_->Put(kFlushIntentKey, FlushIntentToJson(intent)));
   }
   for (uint64_t i = 0; i < outs.size(); ++i) {
     const Out& o = outs[i];
     PendingFile& f = *o.f;
-    BL_RETURN_IF_ERROR(f.file->Close());
+    // No fsync here: PutFile makes the published object durable.
+    BL_RETURN_IF_ERROR(f.file->Close(/*sync=*/false));
     FileManifest m;
     m.name = o.name;
     m.schema = o.ts->schema;
@@ -633,14 +633,12 @@ Status LocalStaging::DoFlush() {
     m.first_commit = FormatCommitTime(f.first_commit_us);
     m.last_commit = FormatCommitTime(f.last_commit_us);
     m.sha256 = f.sha.HexDigest();
-    const std::string mdir = ManifestDir(root_, o.ts->schema, o.ts->table);
     BL_RETURN_IF_ERROR(Step());
-    BL_RETURN_IF_ERROR(MakeDirs(mdir));
-    BL_RETURN_IF_ERROR(WriteFileAtomic(mdir, o.name + ".json", ManifestToJson(m)));
+    BL_RETURN_IF_ERROR(
+        store_->Put(ManifestKey(o.ts->schema, o.ts->table, o.name), ManifestToJson(m)));
     BL_RETURN_IF_ERROR(Step());
-    const std::string dir = TableDir(root_, o.ts->schema, o.ts->table);
-    BL_RETURN_IF_ERROR(RenameFile(f.file->path(), JoinPath(dir, o.name)));
-    BL_RETURN_IF_ERROR(SyncDir(dir));
+    BL_RETURN_IF_ERROR(
+        PublishSpooled(store_.get(), CsvKey(o.ts->schema, o.ts->table, o.name), f.file->path()));
   }
   cp_.position = last_end_;
   if (!outs.empty()) {
@@ -651,15 +649,14 @@ Status LocalStaging::DoFlush() {
   BL_RETURN_IF_ERROR(WriteCheckpoint());
   if (!outs.empty()) {
     BL_RETURN_IF_ERROR(Step());
-    BL_RETURN_IF_ERROR(RemoveFile(intent_path));
-    BL_RETURN_IF_ERROR(SyncDir(meta_));
+    BL_RETURN_IF_ERROR(store_->Delete(kFlushIntentKey));
   }
   recovery_.reset();
   ResetPending();
   return Status::Ok();
 }
 
-Status LocalStaging::AdvanceIdle(const SourcePosition& pos) {
+Status StoreStaging::AdvanceIdle(const SourcePosition& pos) {
   BL_RETURN_IF_ERROR(failed_);
   // With changes pending (or a crashed flush to redo) the next flush moves the checkpoint.
   if (in_txn_ || has_pending_ || recovery_) return Status::Ok();
@@ -676,19 +673,70 @@ Status LocalStaging::AdvanceIdle(const SourcePosition& pos) {
   return Status::Ok();
 }
 
+// A relative folder is taken from the working directory (the config's default is relative).
+std::string AbsoluteUri(const std::string& uri) {
+  if (uri.empty() || uri.front() == '/' || uri.find("://") != std::string::npos) return uri;
+  std::error_code ec;
+  const std::filesystem::path abs = std::filesystem::absolute(uri, ec);
+  return ec ? uri : abs.lexically_normal().string();
+}
+
 }  // namespace
 
-Result<std::unique_ptr<Staging>> OpenStagingForTest(const std::string& root, const CsvOptions& csv,
-                                                    const FlushPolicy& flush,
+Result<std::string> DefaultSpoolDir(std::string_view uri) {
+  std::string base;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && xdg[0] == '/') {
+    base = xdg;
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/') {
+    base = JoinPath(home, ".cache");
+  } else {
+    return Status::InvalidArgument(
+        "no spool folder for staging " + std::string(uri) +
+        ": neither XDG_CACHE_HOME nor HOME is set; set [capture] spool_dir");
+  }
+  Sha256 sha;
+  sha.Update(uri);
+  return JoinPath(base, "binlake/spool/" + sha.HexDigest().substr(0, 16));
+}
+
+Result<std::unique_ptr<Staging>> OpenStagingForTest(std::unique_ptr<store::ObjectStore> store,
+                                                    const std::string& spool_dir,
+                                                    const CsvOptions& csv, const FlushPolicy& flush,
                                                     const StagingTestHooks& hooks) {
-  auto staging = std::make_unique<LocalStaging>(root, csv, flush, hooks);
+  // A local store builds its files beside their objects, so publishing is a hard link.
+  std::string spool = LocalRoot(*store);
+  if (spool.empty()) spool = spool_dir;
+  if (spool.empty()) {
+    BL_ASSIGN_OR_RETURN(spool, DefaultSpoolDir(store->uri()));
+  }
+  auto staging = std::make_unique<StoreStaging>(std::move(store), spool, csv, flush, hooks);
   BL_RETURN_IF_ERROR(staging->Init());
   return std::unique_ptr<Staging>(std::move(staging));
 }
 
-Result<std::unique_ptr<Staging>> Staging::Open(const std::string& root, const CsvOptions& csv,
+Result<std::unique_ptr<Staging>> Staging::Open(std::unique_ptr<store::ObjectStore> store,
+                                               const CsvOptions& csv, const FlushPolicy& flush,
+                                               const std::string& spool_dir) {
+  return OpenStagingForTest(std::move(store), spool_dir, csv, flush, StagingTestHooks{});
+}
+
+Result<std::unique_ptr<Staging>> Staging::Open(const std::string& uri,
+                                               const store::StoreOptions& store_options,
+                                               const CsvOptions& csv, const FlushPolicy& flush,
+                                               const std::string& spool_dir) {
+  const std::string abs = AbsoluteUri(uri);
+  BL_ASSIGN_OR_RETURN(auto store, store::OpenStore(abs, store_options));
+  std::string spool = spool_dir;
+  // The default spool is named after the URI as written in the config, not the store's form.
+  if (spool.empty() && LocalRoot(*store).empty()) {
+    BL_ASSIGN_OR_RETURN(spool, DefaultSpoolDir(abs));
+  }
+  return Open(std::move(store), csv, flush, spool);
+}
+
+Result<std::unique_ptr<Staging>> Staging::Open(const std::string& uri, const CsvOptions& csv,
                                                const FlushPolicy& flush) {
-  return OpenStagingForTest(root, csv, flush, StagingTestHooks{});
+  return Open(uri, store::StoreOptions{}, csv, flush);
 }
 
 }  // namespace binlake::staging

@@ -1,7 +1,7 @@
 // The staging store: DMS-compatible CSV change files, their schemas and manifests, and the
 // capture checkpoint that makes a restart write the same files with the same bytes.
 //
-// Layout under the staging root (docs/staging.md):
+// Objects under the staging store (a local folder or an S3 prefix; docs/staging.md):
 //   <schema>/<table>/LOAD00000001.csv ...                  full load (hex counter, DMS style)
 //   <schema>/<table>/<yyyyMMdd-HHmmssfff>-<seq:010>.csv    changes; name order == binlog order
 //   _binlake/schemas/<schema>/<table>/<version:05>.json    each schema version of a table
@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/store.h"
 #include "util/status.h"
 
 namespace binlake::staging {
@@ -117,26 +118,33 @@ class CsvReader {
   std::vector<std::optional<std::string_view>> views_;
 };
 
-// Reads a CSV file in blocks of whole records (each about `block_bytes`, longer when a record is),
-// so a file of any size is parsed with CsvReader in bounded memory. A record ends at a LF outside
-// quotes; the rest of a block is carried into the next one.
+// Reads a CSV object in blocks of whole records (each about `block_bytes`, longer when a record
+// is), so an object of any size is parsed with CsvReader in bounded memory. A record ends at a LF
+// outside quotes; the rest of a block is carried into the next one.
 class CsvBlockReader {
  public:
+  // Streams `key` through ObjectStore::Open; `store` must outlive the reader.
+  static Result<std::unique_ptr<CsvBlockReader>> Open(store::ObjectStore& store,
+                                                      const std::string& key,
+                                                      size_t block_bytes = size_t{8} << 20);
+  // A local file (a local store on its folder).
   static Result<std::unique_ptr<CsvBlockReader>> Open(const std::string& path,
                                                       size_t block_bytes = size_t{8} << 20);
   ~CsvBlockReader();
   CsvBlockReader(const CsvBlockReader&) = delete;
   CsvBlockReader& operator=(const CsvBlockReader&) = delete;
 
-  // The next block (false at the end of the file); `first_line`: the file's 1-based line number
-  // where the block starts (CsvReader's `first_line`).
+  // The next block (false at the end of the object); `first_line`: the object's 1-based line
+  // number where the block starts (CsvReader's `first_line`).
   Result<bool> Next(std::string* block, uint64_t* first_line);
+  // The file or object read, for messages.
   const std::string& path() const { return path_; }
 
  private:
-  CsvBlockReader(int fd, std::string path, size_t block_bytes)
-      : fd_(fd), path_(std::move(path)), block_bytes_(block_bytes) {}
-  int fd_;
+  CsvBlockReader(std::unique_ptr<store::ObjectStore> owned, std::unique_ptr<store::ObjectReader> in,
+                 std::string path, size_t block_bytes);
+  std::unique_ptr<store::ObjectStore> owned_store_;  // the path-based Open's local store
+  std::unique_ptr<store::ObjectReader> in_;
   std::string path_;
   size_t block_bytes_;
   std::string carry_;  // read past the last block's end
@@ -169,7 +177,8 @@ struct Checkpoint {
 };
 
 // Writes the full load of one table: LOAD00000001.csv, LOAD00000002.csv, ... cut at
-// max_file_bytes, each written under a temporary name and renamed with its manifest.
+// max_file_bytes, each built in the spool and published (after its manifest) as a whole object.
+// Valid while its Staging lives.
 class LoadWriter {
  public:
   virtual ~LoadWriter() = default;
@@ -183,10 +192,22 @@ class Staging {
  public:
   virtual ~Staging() = default;
 
-  // Opens (creating if needed) the staging root; loads the checkpoint and removes leftovers of a
-  // crash (temporary files).
-  static Result<std::unique_ptr<Staging>> Open(const std::string& root, const CsvOptions& csv,
+  // Opens the staging store `uri` (a folder, file:///folder or s3://bucket/prefix; a relative
+  // folder is taken from the working directory) and loads the checkpoint, the schemas it names and
+  // a flush intent from it. Files under construction are built in the spool: the staging folder
+  // itself for a local store (published by hard link), else `spool_dir` (created 0750; "" :
+  // DefaultSpoolDir(uri)). Leftovers of a crash (`.*.tmp` files) are removed from the spool.
+  static Result<std::unique_ptr<Staging>> Open(const std::string& uri,
+                                               const store::StoreOptions& store_options,
+                                               const CsvOptions& csv, const FlushPolicy& flush,
+                                               const std::string& spool_dir = "");
+  // The same with default store options (a local folder).
+  static Result<std::unique_ptr<Staging>> Open(const std::string& uri, const CsvOptions& csv,
                                                const FlushPolicy& flush);
+  // On a store already open (its LocalPath decides whether the spool is its folder).
+  static Result<std::unique_ptr<Staging>> Open(std::unique_ptr<store::ObjectStore> store,
+                                               const CsvOptions& csv, const FlushPolicy& flush,
+                                               const std::string& spool_dir = "");
 
   virtual const Checkpoint& checkpoint() const = 0;
 
@@ -219,7 +240,8 @@ class Staging {
   // recovery from a crash it is true exactly at the boundary of the interrupted flush. The
   // interval counts from the first call that sees the pending changes: call it after each Commit.
   virtual bool ShouldFlush(uint64_t now_ms) const = 0;
-  // Writes every pending file (temporary name, fsync, rename, manifest), then the checkpoint.
+  // Publishes every pending file (the intent, then per file its manifest and its CSV), then the
+  // checkpoint.
   virtual Status Flush(uint64_t now_ms) = 0;
   // No transaction pending: moves the checkpoint to `pos` (idle source) without writing files;
   // a no-op while changes are pending. Writes the checkpoint at most once a second.
@@ -228,7 +250,16 @@ class Staging {
   virtual bool in_transaction() const = 0;
 };
 
+// The spool of a remote staging store when [capture] spool_dir is not set:
+// $XDG_CACHE_HOME/binlake/spool/<hash of the URI> (else ~/.cache/binlake/spool/<hash>).
+Result<std::string> DefaultSpoolDir(std::string_view uri);
+
 // Reads a manifest / schema written by Staging (for the apply stage and tests).
+Result<FileManifest> ReadManifest(store::ObjectStore& store, const std::string& schema,
+                                  const std::string& table, const std::string& csv_name);
+Result<TableSchema> ReadSchema(store::ObjectStore& store, const std::string& schema,
+                               const std::string& table, int version);
+// The same from a local staging folder.
 Result<FileManifest> ReadManifest(const std::string& root, const std::string& schema,
                                   const std::string& table, const std::string& csv_name);
 Result<TableSchema> ReadSchema(const std::string& root, const std::string& schema,

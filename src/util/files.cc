@@ -181,9 +181,9 @@ Status AppendFile::Sync() {
   return Status::Ok();
 }
 
-Status AppendFile::Close() {
+Status AppendFile::Close(bool sync) {
   if (fd_ < 0) return Status::Ok();
-  Status st = Sync();
+  Status st = sync ? Sync() : WriteBuffer();
   if (::close(fd_) != 0 && st.ok()) st = Errno("cannot close", path_);
   fd_ = -1;
   return st;

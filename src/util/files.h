@@ -34,8 +34,9 @@ class AppendFile {
   AppendFile& operator=(const AppendFile&) = delete;
 
   Status Append(std::string_view data);
-  Status Sync();   // writes the buffer and fsyncs
-  Status Close();  // Sync, then close
+  Status Sync();  // writes the buffer and fsyncs
+  // Writes the buffer, fsyncs unless `sync` is false (a file whose consumer syncs it), closes.
+  Status Close(bool sync = true);
   uint64_t size() const { return size_; }
   const std::string& path() const { return path_; }
 

@@ -1,12 +1,14 @@
 // The CSV dialect: writer and reader round-trip every nasty value; bad input names its line.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "staging/staging.h"
+#include "testing/remote_like_store.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -189,6 +191,30 @@ TEST(CsvTest, BlocksEndAtRecordsAndKeepLineNumbers) {
     EXPECT_EQ(st.message(), whole_status.message()) << block_bytes;
   }
   EXPECT_EQ(CsvBlockReader::Open(dir.path() + "/none.csv").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CsvBlockReader::Open(dir.path() + "/no/such/dir.csv").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/no"));
+
+  // Through a store (a local one, and one that reads as a remote one would): the same blocks.
+  auto local = store::OpenStore(dir.path());
+  ASSERT_OK(local);
+  auto remote = testing::OpenRemoteLikeStore(dir.path());
+  ASSERT_OK(remote);
+  for (store::ObjectStore* st : {local->get(), remote->get()}) {
+    auto blocks = CsvBlockReader::Open(*st, "f.csv", 100);
+    ASSERT_OK(blocks);
+    std::string block, joined;
+    uint64_t first_line = 0;
+    while (true) {
+      auto more = (*blocks)->Next(&block, &first_line);
+      ASSERT_OK(more.status());
+      if (!*more) break;
+      joined += block;
+    }
+    EXPECT_EQ(joined, data) << st->uri();
+    EXPECT_NE((*blocks)->path().find("f.csv"), std::string::npos);
+    EXPECT_EQ(CsvBlockReader::Open(*st, "none.csv").status().code(), StatusCode::kNotFound);
+  }
 }
 
 }  // namespace
