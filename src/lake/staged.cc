@@ -114,25 +114,16 @@ std::optional<uint64_t> SequenceOfName(std::string_view name) {
 }
 
 Result<staging::FileManifest> StagedManifest(const StagedTable& t, const std::string& name) {
-  const std::string key = "_binlake/files/" + t.schema + "/" + t.table + "/" + name + ".json";
-  BL_ASSIGN_OR_RETURN(std::string text, t.root->Get(key));
-  return staging::ManifestFromJson(text, t.root->uri() + "/" + key);
+  return staging::ReadManifest(*t.root, t.schema, t.table, name);
 }
 
 Result<staging::TableSchema> StagedSchema(const StagedTable& t, int version) {
-  const std::string key =
-      "_binlake/schemas/" + t.schema + "/" + t.table + "/" + staging::SchemaFileName(version);
-  BL_ASSIGN_OR_RETURN(std::string text, t.root->Get(key));
-  return staging::SchemaFromJson(text, t.root->uri() + "/" + key);
+  return staging::ReadSchema(*t.root, t.schema, t.table, version);
 }
 
 Result<std::unique_ptr<staging::CsvBlockReader>> OpenStagedCsv(const StagedTable& t,
                                                                const std::string& name) {
-  const std::string local = t.root->LocalPath(t.Key(name));
-  if (local.empty()) {
-    return Status::NotSupported(t.Where(name) + ": reading staging files from S3 is not built yet");
-  }
-  return staging::CsvBlockReader::Open(local);
+  return staging::CsvBlockReader::Open(*t.root, t.Key(name));
 }
 
 Result<StagedLoad> StagedLoadFiles(const StagedTable& t) {
