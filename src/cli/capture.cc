@@ -27,7 +27,8 @@ options:
   --from FILE:POS           cdc without a checkpoint: start here (default: now)
   --gtid GTID               cdc without a checkpoint: start after this MariaDB GTID state
   --from-binlog-files DIR   replay the binlog files of DIR (e.g. a backup) into staging, then exit
-  --staging DIR             the staging folder (default: the config's capture.staging)
+  --staging URI             the staging store: a folder, file:///folder or s3://bucket/prefix
+                            (default: the config's capture.staging; S3 access from [s3])
   --skip-preflight          do not run the checks first
 )";
 
@@ -35,8 +36,9 @@ constexpr const char* kCheckHelp = R"(usage: binlake check --config FILE
 
 Preflight of the source for capture (the seed's "parameter group" step): log_bin, binlog_format=ROW,
 binlog_row_image=FULL, binlog_row_metadata=FULL, binlog retention, the replication privileges, and
-the selected tables and their primary keys. One line per problem with the exact fix; exit 1 when
-there is an error (warnings alone exit 0).
+the selected tables and their primary keys, and that the staging store ([capture] staging, [s3])
+can be read. One line per problem with the exact fix; exit 1 when there is an error (warnings alone
+exit 0).
 )";
 
 std::atomic<bool> g_stop{false};
@@ -54,6 +56,14 @@ Result<Common> LoadCommon(const std::string& path) {
   c.filter.include = c.cfg.capture.include;
   c.filter.exclude = c.cfg.capture.exclude;
   return c;
+}
+
+// The staging store, opened as the capture opens it, with its checkpoint read (or absent).
+Status StagingReadable(const std::string& uri, const store::StoreOptions& options) {
+  BL_ASSIGN_OR_RETURN(auto store, staging::OpenStagingStore(uri, options));
+  auto cp = store->Stat("_binlake/checkpoint.json");
+  if (!cp.ok() && cp.status().code() != StatusCode::kNotFound) return cp.status();
+  return Status::Ok();
 }
 
 }  // namespace
@@ -99,6 +109,8 @@ Result<source::CaptureOptions> CaptureOptionsFromConfig(const config::Config& cf
   o.filter.include = cc.include;
   o.filter.exclude = cc.exclude;
   o.staging_root = cc.staging;
+  o.store = cfg.store;
+  o.spool_dir = cc.spool_dir;
   o.csv = CsvFromConfig(cc);
   o.flush.interval_ms = cc.flush_interval_ms;
   o.flush.min_bytes = cc.flush_min_file_size_mb << 20;
@@ -131,9 +143,19 @@ int CheckCommand(const Args& args) {
     std::printf("%s: %s. Fix: %s\n", p.error ? "error" : "warning", p.what.c_str(), p.fix.c_str());
     errors += p.error;
   }
-  std::printf("%s %s: %zu tables selected, %d errors, %zu warnings\n",
+  const int warnings = static_cast<int>(report->problems.size()) - errors;
+  const std::string& staging = common->cfg.capture.staging;
+  Status reach = StagingReadable(staging, common->cfg.store);
+  if (!reach.ok()) {
+    std::printf(
+        "error: staging store %s cannot be read: %s. Fix: check [capture] staging and "
+        "[s3] (endpoint, region, profile) and the credentials (docs/config.md)\n",
+        staging.c_str(), reach.message().c_str());
+    ++errors;
+  }
+  std::printf("%s %s: %zu tables selected, %d errors, %d warnings\n",
               report->is_mariadb ? "MariaDB" : "MySQL", report->server_version.c_str(),
-              report->tables.size(), errors, report->problems.size() - errors);
+              report->tables.size(), errors, warnings);
   return errors ? 1 : 0;
 }
 

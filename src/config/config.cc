@@ -73,11 +73,20 @@ Status GetStrings(const toml::table& t, const char* key, std::vector<std::string
 }
 
 Status ParseCapture(const toml::table& cap, const std::string& origin, CaptureConfig* c) {
-  BL_RETURN_IF_ERROR(CheckKeys(
-      cap,
-      {"staging", "migration_type", "include", "exclude", "csv", "flush", "min_retention_hours"},
-      "capture", origin));
+  BL_RETURN_IF_ERROR(CheckKeys(cap,
+                               {"staging", "spool_dir", "migration_type", "include", "exclude",
+                                "csv", "flush", "min_retention_hours"},
+                               "capture", origin));
   BL_RETURN_IF_ERROR(Get(cap, "staging", &c->staging, "capture", origin));
+  BL_RETURN_IF_ERROR(Get(cap, "spool_dir", &c->spool_dir, "capture", origin));
+  if (c->staging.empty()) {
+    return Status::InvalidArgument(origin + ": capture.staging is empty; name a folder or a URI");
+  }
+  // A URI must parse now; a plain path may be relative (to the working directory).
+  if (c->staging.find("://") != std::string::npos) {
+    BL_RETURN_IF_ERROR(
+        store::ParseStoreUri(c->staging).status().WithContext(origin + ": capture.staging"));
+  }
   BL_RETURN_IF_ERROR(Get(cap, "migration_type", &c->migration_type, "capture", origin));
   BL_RETURN_IF_ERROR(GetStrings(cap, "include", &c->include, "capture", origin));
   BL_RETURN_IF_ERROR(GetStrings(cap, "exclude", &c->exclude, "capture", origin));
@@ -122,6 +131,67 @@ Status ParseCapture(const toml::table& cap, const std::string& origin, CaptureCo
   return {};
 }
 
+// [s3] onto store::S3Options. Credentials are refused: they live in the environment or the
+// shared credentials file, never in a config file that gets copied around.
+Status ParseS3(const toml::table& t, const std::string& origin, store::S3Options* o) {
+  for (const auto& [key, value] : t) {
+    const std::string k(key.str());
+    if (k.find("secret") != std::string::npos || k.find("access_key") != std::string::npos ||
+        k.find("session_token") != std::string::npos || k.find("password") != std::string::npos) {
+      return Status::InvalidArgument(
+          origin + ": s3." + k +
+          ": credentials never go in the config; set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY "
+          "in the environment or use the shared credentials file (~/.aws/credentials, s3.profile)");
+    }
+  }
+  BL_RETURN_IF_ERROR(
+      CheckKeys(t,
+                {"endpoint", "region", "profile", "addressing", "single_writer", "max_retries",
+                 "part_size_mb", "connect_timeout_ms", "request_timeout_ms"},
+                "s3", origin));
+  BL_RETURN_IF_ERROR(Get(t, "endpoint", &o->endpoint, "s3", origin));
+  BL_RETURN_IF_ERROR(Get(t, "region", &o->region, "s3", origin));
+  BL_RETURN_IF_ERROR(Get(t, "profile", &o->profile, "s3", origin));
+  std::string addressing = "auto";
+  BL_RETURN_IF_ERROR(Get(t, "addressing", &addressing, "s3", origin));
+  if (addressing == "auto") {
+    o->addressing = store::S3Options::Addressing::kAuto;
+  } else if (addressing == "path") {
+    o->addressing = store::S3Options::Addressing::kPath;
+  } else if (addressing == "virtual") {
+    o->addressing = store::S3Options::Addressing::kVirtualHost;
+  } else {
+    return Status::InvalidArgument(origin + ": s3.addressing '" + addressing +
+                                   "' is not one of auto, path, virtual");
+  }
+  BL_RETURN_IF_ERROR(Get(t, "single_writer", &o->single_writer, "s3", origin));
+  uint32_t retries = static_cast<uint32_t>(o->max_retries);
+  BL_RETURN_IF_ERROR(Get(t, "max_retries", &retries, "s3", origin));
+  uint64_t part_mb = o->part_bytes >> 20;
+  BL_RETURN_IF_ERROR(Get(t, "part_size_mb", &part_mb, "s3", origin));
+  uint32_t connect_ms = static_cast<uint32_t>(o->connect_timeout_ms);
+  uint32_t request_ms = static_cast<uint32_t>(o->request_timeout_ms);
+  BL_RETURN_IF_ERROR(Get(t, "connect_timeout_ms", &connect_ms, "s3", origin));
+  BL_RETURN_IF_ERROR(Get(t, "request_timeout_ms", &request_ms, "s3", origin));
+  if (retries > 100) {
+    return Status::InvalidArgument(origin + ": s3.max_retries must be 0..100");
+  }
+  // S3's multipart limits: parts of 5 MiB .. 5 GiB.
+  if (part_mb < 5 || part_mb > 5120) {
+    return Status::InvalidArgument(origin + ": s3.part_size_mb must be 5..5120 (S3's part sizes)");
+  }
+  if (connect_ms == 0 || request_ms == 0 || connect_ms > 3600000 || request_ms > 3600000) {
+    return Status::InvalidArgument(origin +
+                                   ": s3.connect_timeout_ms and s3.request_timeout_ms must be "
+                                   "1..3600000");
+  }
+  o->max_retries = static_cast<int>(retries);
+  o->part_bytes = part_mb << 20;
+  o->connect_timeout_ms = static_cast<int>(connect_ms);
+  o->request_timeout_ms = static_cast<int>(request_ms);
+  return {};
+}
+
 }  // namespace
 
 Status ResolvePassword(SourceConfig* s) {
@@ -161,7 +231,12 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
   }
   Config c;
   c.path = origin;
-  BL_RETURN_IF_ERROR(CheckKeys(root, {"source", "start", "capture", "lake"}, "", origin));
+  BL_RETURN_IF_ERROR(CheckKeys(root, {"source", "start", "capture", "lake", "s3"}, "", origin));
+  if (const toml::node* s3 = root.get("s3")) {
+    const toml::table* t = s3->as_table();
+    if (t == nullptr) return Status::InvalidArgument(origin + ": s3 must be a table ([s3])");
+    BL_RETURN_IF_ERROR(ParseS3(*t, origin, &c.store.s3));
+  }
   if (const toml::table* src = root["source"].as_table()) {
     BL_RETURN_IF_ERROR(CheckKeys(
         *src,

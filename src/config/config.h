@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "store/store.h"
 #include "util/status.h"
 
 namespace binlake::config {
@@ -40,7 +41,8 @@ struct StartConfig {
 
 // [capture]: the DMS-task equivalent (docs/config.md).
 struct CaptureConfig {
-  std::string staging = ".binlake/staging";          // staging root folder
+  std::string staging = ".binlake/staging";  // staging store: a folder, file:///... or s3://...
+  std::string spool_dir;  // where files are built for a remote staging; "": a cache folder
   std::string migration_type = "full-load-and-cdc";  // full-load | cdc | full-load-and-cdc
   std::vector<std::string> include = {"*.*"};
   std::vector<std::string> exclude;
@@ -76,6 +78,7 @@ struct Config {
   SourceConfig source;
   StartConfig start;
   CaptureConfig capture;
+  store::StoreOptions store;  // [s3]: how to reach an S3 store (never credentials)
 };
 
 // Parses `path`; unknown keys are errors (a typo must not silently fall back to a default).

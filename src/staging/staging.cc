@@ -699,6 +699,11 @@ Result<std::string> DefaultSpoolDir(std::string_view uri) {
   return JoinPath(base, "binlake/spool/" + sha.HexDigest().substr(0, 16));
 }
 
+Result<std::unique_ptr<store::ObjectStore>> OpenStagingStore(const std::string& uri,
+                                                             const store::StoreOptions& options) {
+  return store::OpenStore(AbsoluteUri(uri), options);
+}
+
 Result<std::unique_ptr<Staging>> OpenStagingForTest(std::unique_ptr<store::ObjectStore> store,
                                                     const std::string& spool_dir,
                                                     const CsvOptions& csv, const FlushPolicy& flush,
@@ -725,7 +730,7 @@ Result<std::unique_ptr<Staging>> Staging::Open(const std::string& uri,
                                                const CsvOptions& csv, const FlushPolicy& flush,
                                                const std::string& spool_dir) {
   const std::string abs = AbsoluteUri(uri);
-  BL_ASSIGN_OR_RETURN(auto store, store::OpenStore(abs, store_options));
+  BL_ASSIGN_OR_RETURN(auto store, OpenStagingStore(abs, store_options));
   std::string spool = spool_dir;
   // The default spool is named after the URI as written in the config, not the store's form.
   if (spool.empty() && LocalRoot(*store).empty()) {

@@ -250,6 +250,10 @@ class Staging {
   virtual bool in_transaction() const = 0;
 };
 
+// The store a staging URI names (a relative folder is taken from the working directory).
+Result<std::unique_ptr<store::ObjectStore>> OpenStagingStore(const std::string& uri,
+                                                             const store::StoreOptions& options);
+
 // The spool of a remote staging store when [capture] spool_dir is not set:
 // $XDG_CACHE_HOME/binlake/spool/<hash of the URI> (else ~/.cache/binlake/spool/<hash>).
 Result<std::string> DefaultSpoolDir(std::string_view uri);

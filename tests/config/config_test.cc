@@ -31,5 +31,68 @@ TEST(ConfigTest, LakeFormatAndCheckpoints) {
   EXPECT_NE(bad.status().message().find("delta, csv"), std::string::npos);
 }
 
+TEST(ConfigTest, S3SectionMapsOntoStoreOptions) {
+  auto d = ParseConfig(kSource, "t.toml");
+  ASSERT_OK(d.status());
+  EXPECT_EQ(d->store.s3.addressing, store::S3Options::Addressing::kAuto);
+  EXPECT_EQ(d->store.s3.part_bytes, uint64_t{8} << 20);
+  EXPECT_EQ(d->capture.spool_dir, "");
+  auto c = ParseConfig(std::string(kSource) +
+                           "[capture]\nstaging = \"s3://bucket/staging\"\n"
+                           "spool_dir = \"/var/cache/binlake\"\n"
+                           "[s3]\nendpoint = \"http://127.0.0.1:9400\"\nregion = \"eu-west-1\"\n"
+                           "profile = \"binlake\"\naddressing = \"path\"\nsingle_writer = true\n"
+                           "max_retries = 3\npart_size_mb = 16\nconnect_timeout_ms = 100\n"
+                           "request_timeout_ms = 2000\n",
+                       "t.toml");
+  ASSERT_OK(c.status());
+  EXPECT_EQ(c->capture.staging, "s3://bucket/staging");
+  EXPECT_EQ(c->capture.spool_dir, "/var/cache/binlake");
+  const store::S3Options& s3 = c->store.s3;
+  EXPECT_EQ(s3.endpoint, "http://127.0.0.1:9400");
+  EXPECT_EQ(s3.region, "eu-west-1");
+  EXPECT_EQ(s3.profile, "binlake");
+  EXPECT_EQ(s3.addressing, store::S3Options::Addressing::kPath);
+  EXPECT_TRUE(s3.single_writer);
+  EXPECT_EQ(s3.max_retries, 3);
+  EXPECT_EQ(s3.part_bytes, uint64_t{16} << 20);
+  EXPECT_EQ(s3.connect_timeout_ms, 100);
+  EXPECT_EQ(s3.request_timeout_ms, 2000);
+  auto v = ParseConfig(std::string(kSource) + "[s3]\naddressing = \"virtual\"\n", "t.toml");
+  ASSERT_OK(v.status());
+  EXPECT_EQ(v->store.s3.addressing, store::S3Options::Addressing::kVirtualHost);
+}
+
+TEST(ConfigTest, S3RejectsBadValuesAndBadUris) {
+  for (const char* bad :
+       {"[s3]\naddressing = \"dns\"\n", "[s3]\npart_size_mb = 1\n",
+        "[s3]\nconnect_timeout_ms = 0\n", "[s3]\nendpont = \"x\"\n", "s3 = 1\n",
+        "[capture]\nstaging = \"s3:///nobucket\"\n", "[capture]\nstaging = \"gs://bucket\"\n"}) {
+    auto c = ParseConfig(std::string(kSource) + bad, "t.toml");
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  auto rel = ParseConfig(std::string(kSource) + "[capture]\nstaging = \"rel/dir\"\n", "t.toml");
+  ASSERT_OK(rel.status());
+  auto file =
+      ParseConfig(std::string(kSource) + "[capture]\nstaging = \"file:///srv/st\"\n", "t.toml");
+  ASSERT_OK(file.status());
+}
+
+// Secrets never go in the config: one line that names where they belong, and never the value.
+TEST(ConfigTest, S3RefusesCredentials) {
+  for (const char* key :
+       {"secret_access_key", "access_key_id", "aws_secret_access_key", "aws_session_token"}) {
+    auto c = ParseConfig(std::string(kSource) + "[s3]\n" + key + " = \"hunter2\"\n", "t.toml");
+    ASSERT_EQ(c.status().code(), StatusCode::kInvalidArgument) << key;
+    const std::string& m = c.status().message();
+    EXPECT_NE(m.find(key), std::string::npos) << m;
+    EXPECT_NE(m.find("AWS_ACCESS_KEY_ID"), std::string::npos) << m;
+    EXPECT_NE(m.find("AWS_SECRET_ACCESS_KEY"), std::string::npos) << m;
+    EXPECT_NE(m.find("credentials file"), std::string::npos) << m;
+    EXPECT_EQ(m.find("hunter2"), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+}
+
 }  // namespace
 }  // namespace binlake::config

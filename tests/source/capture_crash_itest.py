@@ -148,7 +148,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="binlake-crash-")
     staging = os.path.join(tmp, "staging")
     cfg = os.path.join(tmp, "capture.toml")
-    write_config(cfg, staging)
+    # The staging as a store URI (the capture writes through the ObjectStore); read as a folder.
+    write_config(cfg, "file://" + staging)
 
     writer = Writer(random.Random(SEED + 1))
     writer.start()
