@@ -21,14 +21,25 @@ running() { [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; }
 
 start() {
   if running; then echo "mariadb already running on 127.0.0.1:$port (pid $(cat "$pidf"))"; return 0; fi
+  # Each server has its own tmpdir: bootstraps running side by side in a shared /tmp can trip
+  # over each other's temporary tables. The system tables are made in a scratch folder that
+  # becomes the datadir only when the install succeeded, so a failed one is redone next time.
+  mkdir -p "$dir/tmp"
   if [ ! -d "$data/mysql" ]; then
-    mkdir -p "$data"
-    mariadb-install-db --no-defaults --datadir="$data" --auth-root-authentication-method=normal \
-      --skip-test-db --user="$(id -un)" >"$dir/install.log" 2>&1 ||
-      { echo "mariadb.sh: mariadb-install-db failed, see $dir/install.log" >&2; exit 1; }
+    rm -rf "$data" "$data.installing"
+    mkdir -p "$data.installing"
+    if ! mariadb-install-db --no-defaults --datadir="$data.installing" --tmpdir="$dir/tmp" \
+      --auth-root-authentication-method=normal --skip-test-db --user="$(id -un)" \
+      >"$dir/install.log" 2>&1; then
+      rm -rf "$data.installing"
+      echo "mariadb.sh: mariadb-install-db failed, see $dir/install.log" >&2
+      exit 1
+    fi
+    mv "$data.installing" "$data"
+    rm -f "$dir/password"
   fi
   "$MARIADBD" --no-defaults --user="$(id -un)" --datadir="$data" --port="$port" \
-    --bind-address=127.0.0.1 --socket="$sock" --pid-file="$pidf" --log-error="$dir/error.log" \
+    --bind-address=127.0.0.1 --socket="$sock" --pid-file="$pidf" --log-error="$dir/error.log" --tmpdir="$dir/tmp" \
     --log-bin="$data/binlog" --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL \
     --server-id=1 --skip-name-resolve --max-allowed-packet=1G --innodb-buffer-pool-size=256M \
     --innodb-log-file-size=512M --max-binlog-size=1G --character-set-server=utf8mb4 \

@@ -38,6 +38,7 @@ lake::ApplyOptions ApplyOptionsFromConfig(const config::Config& cfg) {
   lake::ApplyOptions a;
   a.lake = cfg.lake.path;
   a.staging = cfg.capture.staging;
+  a.stores = cfg.store;
   a.buckets = static_cast<int>(cfg.lake.buckets);
   a.csv = CsvFromConfig(cfg.capture);
   a.reject_without_primary_key = cfg.lake.no_primary_key == "reject";

@@ -193,6 +193,7 @@ int VerifyCommand(const Args& args) {
   o.filter.include = cfg->capture.include;
   o.filter.exclude = cfg->capture.exclude;
   o.lake = cfg->lake.path;
+  o.stores = cfg->store;
   o.log = [](const std::string& line) {
     std::fprintf(stderr, "binlake: verify: %s\n", line.c_str());
   };

@@ -192,25 +192,28 @@ Status ParseS3(const toml::table& t, const std::string& origin, store::S3Options
   return {};
 }
 
+// The first line of a secret file, which must not be readable by group or others.
+Result<std::string> ReadSecretFile(const std::string& key, const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return Status::InvalidArgument(key + " " + path + " does not exist (create it with mode 0600)");
+  }
+  if (st.st_mode & 077) {
+    return Status::InvalidArgument(key + " " + path +
+                                   " is readable by group or others (run: chmod 600 " + path + ")");
+  }
+  std::ifstream in(path);
+  std::string secret;
+  std::getline(in, secret);
+  if (!in && !in.eof()) return Status::IOError("cannot read " + key + " " + path);
+  return secret;
+}
+
 }  // namespace
 
 Status ResolvePassword(SourceConfig* s) {
   if (!s->password_file.empty()) {
-    struct stat st;
-    if (stat(s->password_file.c_str(), &st) != 0) {
-      return Status::InvalidArgument("password_file " + s->password_file +
-                                     " does not exist (create it with mode 0600)");
-    }
-    if (st.st_mode & 077) {
-      return Status::InvalidArgument("password_file " + s->password_file +
-                                     " is readable by group or others (run: chmod 600 " +
-                                     s->password_file + ")");
-    }
-    std::ifstream in(s->password_file);
-    std::string pw;
-    std::getline(in, pw);
-    if (!in && !in.eof()) return Status::IOError("cannot read password_file " + s->password_file);
-    s->password = pw;
+    BL_ASSIGN_OR_RETURN(s->password, ReadSecretFile("password_file", s->password_file));
     return {};
   }
   if (!s->password_env.empty()) {
@@ -286,8 +289,15 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
     BL_RETURN_IF_ERROR(
         CheckKeys(*lk,
                   {"path", "buckets", "no_primary_key", "trigger_poll_ms", "trigger_parallelism",
-                   "format", "checkpoint_interval", "log_retention_versions"},
+                   "format", "checkpoint_interval", "log_retention_versions", "notify_listen",
+                   "notify_token_file"},
                   "lake", origin));
+    BL_RETURN_IF_ERROR(Get(*lk, "notify_listen", &c.lake.notify_listen, "lake", origin));
+    BL_RETURN_IF_ERROR(Get(*lk, "notify_token_file", &c.lake.notify_token_file, "lake", origin));
+    if (!c.lake.notify_token_file.empty()) {
+      BL_ASSIGN_OR_RETURN(c.lake.notify_token,
+                          ReadSecretFile("lake.notify_token_file", c.lake.notify_token_file));
+    }
     BL_RETURN_IF_ERROR(Get(*lk, "path", &c.lake.path, "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "buckets", &c.lake.buckets, "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "no_primary_key", &c.lake.no_primary_key, "lake", origin));

@@ -307,7 +307,9 @@ Status FullLoad(const CaptureOptions& options, staging::Staging* staging,
       last = p;
       log(ProgressLine(p), true);
     };
-    BL_RETURN_IF_ERROR(snapshot->LoadTable(table, writer.get(), progress, stop));
+    Status loaded = snapshot->LoadTable(table, writer.get(), progress, stop);
+    // A stop in the middle of a table is a clean stop, not an error (the load starts over).
+    if (!loaded.ok() && !(stop && stop->load())) return loaded;
     if (stop && stop->load()) {
       log("full load stopped; it starts over on the next run", false);
       return {};
