@@ -103,8 +103,9 @@ int RunCommand(const Args& args) {
   auto capture = CaptureOptionsFromConfig(*cfg);
   if (!capture.ok()) return Fail("run: " + capture.status().message());
   trigger::TriggerOptions t = TriggerFromConfig(*cfg);
-  // The lake follows quickly: the listing safety net at most every 250 ms.
-  t.poll_ms = std::min<uint32_t>(t.poll_ms, 250);
+  // The lake follows quickly: without bucket notifications the listing runs at most every
+  // 250 ms; with them it is only the safety net, every trigger_poll_ms.
+  if (t.notify_listen.empty()) t.poll_ms = std::min<uint32_t>(t.poll_ms, 250);
   t.apply.warn = TriggerLogLine;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -122,7 +123,19 @@ int RunCommand(const Args& args) {
   });
   bool transient_shown = false;
   source::CaptureStats cstats;
-  Status st = source::RunCapture(*capture, &g_stop, MakeCaptureLog(&transient_shown), &cstats);
+  Status st;
+  // A store that fails after its own retries (kUnavailable) restarts the capture from its
+  // checkpoint with a growing pause; nothing committed is lost or written twice.
+  for (int failures = 0;;) {
+    st = source::RunCapture(*capture, &g_stop, MakeCaptureLog(&transient_shown), &cstats);
+    if (st.ok() || st.code() != StatusCode::kUnavailable || g_stop.load()) break;
+    const int64_t wait_ms = std::min<int64_t>(int64_t{500} << std::min(++failures, 6), 30000);
+    TriggerLogLine("capture: " + st.message() + "; restarting from the checkpoint in " +
+                   std::to_string(wait_ms) + " ms");
+    for (int64_t w = 0; w < wait_ms && !g_stop.load(); w += 50) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
   // Whatever the capture flushed last is applied before the trigger stops.
   trigger::TriggerOptions last = t;
   trigger_stop.store(true);
@@ -138,12 +151,13 @@ int RunCommand(const Args& args) {
   if (!trigger_status.ok()) return Fail("run: trigger: " + trigger_status.message());
   std::fprintf(stderr,
                "binlake: run stopped cleanly: full load %llu rows; %llu inserts, %llu updates, "
-               "%llu deletes captured; %llu lake commits\n",
+               "%llu deletes captured; %llu lake commits; %llu bucket notifications\n",
                static_cast<unsigned long long>(cstats.full_load_rows),
                static_cast<unsigned long long>(cstats.inserts),
                static_cast<unsigned long long>(cstats.updates),
                static_cast<unsigned long long>(cstats.deletes),
-               static_cast<unsigned long long>(tstats.commits.load()));
+               static_cast<unsigned long long>(tstats.commits.load()),
+               static_cast<unsigned long long>(tstats.events.load()));
   return 0;
 }
 

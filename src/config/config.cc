@@ -286,12 +286,11 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
     BL_RETURN_IF_ERROR(ParseCapture(*cap, origin, &c.capture));
   }
   if (const toml::table* lk = root["lake"].as_table()) {
-    BL_RETURN_IF_ERROR(
-        CheckKeys(*lk,
-                  {"path", "buckets", "no_primary_key", "trigger_poll_ms", "trigger_parallelism",
-                   "format", "checkpoint_interval", "log_retention_versions", "notify_listen",
-                   "notify_token_file"},
-                  "lake", origin));
+    BL_RETURN_IF_ERROR(CheckKeys(
+        *lk,
+        {"path", "buckets", "no_primary_key", "trigger_poll_ms", "trigger_parallelism", "format",
+         "checkpoint_interval", "log_retention_versions", "notify_listen", "notify_token_file"},
+        "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "notify_listen", &c.lake.notify_listen, "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "notify_token_file", &c.lake.notify_token_file, "lake", origin));
     if (!c.lake.notify_token_file.empty()) {

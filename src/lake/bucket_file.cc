@@ -188,7 +188,7 @@ Status BucketFile::Open(const arrow::RecordBatch& sample) {
       parquet::ArrowWriterProperties::Builder().set_use_threads(use_threads_)->build();
   auto writer =
       parquet::arrow::FileWriter::Open(*schema_, LakePool(), out_, props.build(), arrow_props);
-  if (!writer.ok()) return Status::Internal(path_ + ": arrow: " + writer.status().ToString());
+  if (!writer.ok()) return Written(writer.status());
   writer_ = std::move(*writer);
   return Status::Ok();
 }
@@ -202,7 +202,7 @@ Status BucketFile::WriteRowGroup(const std::shared_ptr<arrow::RecordBatch>& batc
   if (!writer_) BL_RETURN_IF_ERROR(Open(*batch));
   auto table = arrow::Table::FromRecordBatches({batch});
   if (!table.ok()) return Status::Internal(path_ + ": arrow: " + table.status().ToString());
-  BL_RETURN_IF_ERROR(Check(writer_->WriteTable(**table, batch->num_rows()), path_));
+  BL_RETURN_IF_ERROR(Written(writer_->WriteTable(**table, batch->num_rows())));
   stats_.Add(*batch);
   rows_ += batch->num_rows();
   return Status::Ok();
@@ -243,7 +243,7 @@ Status BucketFile::WriteGroup() {
   if (!writer_) BL_RETURN_IF_ERROR(Open(*group_[0]));
   auto table = arrow::Table::FromRecordBatches(schema_, group_);
   if (!table.ok()) return Status::Internal(path_ + ": arrow: " + table.status().ToString());
-  BL_RETURN_IF_ERROR(Check(writer_->WriteTable(**table, group_rows_), path_));
+  BL_RETURN_IF_ERROR(Written(writer_->WriteTable(**table, group_rows_)));
   group_.clear();
   group_rows_ = 0;
   return Status::Ok();
@@ -256,12 +256,12 @@ Result<std::optional<std::string>> BucketFile::Finish() {
     Discard();
     return std::optional<std::string>();
   }
-  BL_RETURN_IF_ERROR(Check(writer_->Close(), path_));
+  BL_RETURN_IF_ERROR(Written(writer_->Close()));
   auto size = out_->Tell();
   if (!size.ok()) return Status::Internal(path_ + ": " + size.status().ToString());
   bytes_ = *size;
   // Durable (the store fsyncs, or S3 acknowledges) before a log entry names it.
-  BL_RETURN_IF_ERROR(Check(out_->Close(), path_));
+  BL_RETURN_IF_ERROR(Written(out_->Close()));
   published_ = true;
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
@@ -274,6 +274,13 @@ Result<std::optional<std::string>> BucketFile::Finish() {
         {"modificationTime", now},
         {"dataChange", true},
         {"stats", stats_.Json()}}}}.dump());
+}
+
+Status BucketFile::Written(const arrow::Status& s) {
+  if (s.ok()) return Status::Ok();
+  Status store = StoreStreamError(out_.get());
+  if (!store.ok()) return Status(store.code(), path_ + ": " + store.message());
+  return Check(s, path_);
 }
 
 void BucketFile::Discard() {

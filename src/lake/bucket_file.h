@@ -93,6 +93,8 @@ class BucketFile {
   Status Open(const arrow::RecordBatch& sample);
   Status WritePending();
   Status WriteGroup();
+  // An Arrow write's status, with the store's own failure (and code) when it caused it.
+  Status Written(const arrow::Status& s);
 
   store::ObjectStore* store_;
   int bucket_;

@@ -17,26 +17,29 @@ class StoreOutputStream : public arrow::io::OutputStream {
   arrow::Status Close() override {
     if (closed_) return arrow::Status::OK();
     closed_ = true;
-    Status st = writer_->Close();
-    if (!st.ok()) return arrow::Status::IOError(st.message());
-    return arrow::Status::OK();
+    return Remember(writer_->Close());
   }
   bool closed() const override { return closed_; }
   arrow::Result<int64_t> Tell() const override {
     return static_cast<int64_t>(writer_->bytes_written());
   }
+  const Status& error() const { return error_; }
   arrow::Status Write(const void* data, int64_t nbytes) override {
     if (closed_) return arrow::Status::Invalid(where_ + " is closed");
-    Status st = writer_->Write(
-        std::string_view(static_cast<const char*>(data), static_cast<size_t>(nbytes)));
-    if (!st.ok()) return arrow::Status::IOError(st.message());
-    return arrow::Status::OK();
+    return Remember(writer_->Write(
+        std::string_view(static_cast<const char*>(data), static_cast<size_t>(nbytes))));
   }
 
  private:
+  // The first failure is kept: Parquet's writer may hand it up without the status detail.
+  arrow::Status Remember(Status s) {
+    if (!s.ok() && error_.ok()) error_ = s;
+    return ToArrow(s);
+  }
   std::unique_ptr<store::ObjectWriter> writer_;
   std::string where_;
   bool closed_ = false;
+  Status error_;
 };
 
 std::string Where(store::ObjectStore& s, const std::string& key) { return s.uri() + "/" + key; }
@@ -59,6 +62,11 @@ Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenArrowInput(store::Objec
   auto owned = arrow::Buffer::FromString(std::move(bytes));
   return std::shared_ptr<arrow::io::RandomAccessFile>(
       std::make_shared<arrow::io::BufferReader>(std::move(owned)));
+}
+
+Status StoreStreamError(const arrow::io::OutputStream* out) {
+  const auto* s = dynamic_cast<const StoreOutputStream*>(out);
+  return s != nullptr ? s->error() : Status::Ok();
 }
 
 Result<std::shared_ptr<arrow::io::OutputStream>> CreateArrowOutput(store::ObjectStore& s,

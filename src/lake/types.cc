@@ -311,7 +311,18 @@ int64_t NowMillis() {
 }
 
 Status Check(const arrow::Status& s, const std::string& where) {
-  return s.ok() ? Status::Ok() : Status::Internal(where + ": arrow: " + s.ToString());
+  if (s.ok()) return Status::Ok();
+  if (const auto& d = s.detail(); d && std::string_view(d->type_id()) == "binlake::store") {
+    const Status& inner = static_cast<const StoreStatusDetail&>(*d).status();
+    return Status(inner.code(), where + ": " + inner.message());
+  }
+  return Status::Internal(where + ": arrow: " + s.ToString());
+}
+
+arrow::Status ToArrow(const Status& s) {
+  if (s.ok()) return arrow::Status::OK();
+  return arrow::Status(arrow::StatusCode::IOError, s.message(),
+                       std::make_shared<StoreStatusDetail>(s));
 }
 
 std::string NewUuid() {

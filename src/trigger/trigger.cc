@@ -29,6 +29,12 @@ bool FullLoadDone(store::ObjectStore& staging) {
   return !j.is_discarded() && j.is_object() && j.value("full_load_done", false);
 }
 
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 bool IsCsv(const std::string& n) { return n.size() > 4 && n.ends_with(".csv"); }
 bool IsLoad(const std::string& n) { return n.rfind("LOAD", 0) == 0; }
 
@@ -77,6 +83,7 @@ class Trigger {
   // staging history is).
   Result<size_t> Scan() {
     Watch("");
+    bool pending_retry = false;
     const bool load_done = FullLoadDone(*staging_);
     store::ListOptions so;
     so.prefix = "_binlake/schemas/";
@@ -94,6 +101,10 @@ class Trigger {
       Watch(key);
       Job job{key, {}, {}};
       if (failed_.count(job.key)) continue;
+      if (auto r = retry_at_.find(job.key); r != retry_at_.end() && NowMs() < r->second) {
+        pending_retry = true;
+        continue;
+      }
       store::ListOptions lo;
       lo.prefix = key + "/";
       {
@@ -117,6 +128,7 @@ class Trigger {
       }
       if (!job.loads.empty() || !job.changes.empty()) jobs.push_back(std::move(job));
     }
+    retrying_ = pending_retry;
     size_t pending = 0;
     for (const auto& j : jobs) pending += j.loads.size() + j.changes.size();
     // Tables in parallel, each table's files in order on one thread.
@@ -133,8 +145,22 @@ class Trigger {
         Status st = Run(*job);
         if (!st.ok()) {
           std::lock_guard<std::mutex> lock(mu);
-          failed_.insert(job->key);
-          log_("table " + job->key + " stopped: " + st.message());
+          if (st.code() == StatusCode::kUnavailable) {
+            // The store failed after its own retries: the table is retried on a later scan
+            // (the apply is exactly once, so a half-done attempt is harmless).
+            const int n = ++transient_[job->key];
+            const int64_t wait_ms = std::min<int64_t>(int64_t{500} << std::min(n, 6), 30000);
+            retry_at_[job->key] = NowMs() + wait_ms;
+            log_("table " + job->key + ": " + st.message() + "; retrying in " +
+                 std::to_string(wait_ms) + " ms");
+          } else {
+            failed_.insert(job->key);
+            log_("table " + job->key + " stopped: " + st.message());
+          }
+        } else {
+          std::lock_guard<std::mutex> lock(mu);
+          transient_.erase(job->key);
+          retry_at_.erase(job->key);
         }
       }
     };
@@ -179,6 +205,7 @@ class Trigger {
   }
 
   bool any_failed() const { return !failed_.empty(); }
+  bool retrying() const { return retrying_; }  // a table waits to be tried again
 
  private:
   // inotify on a local staging folder (`rel` to the root; "" the root itself).
@@ -287,6 +314,9 @@ class Trigger {
   std::condition_variable wake_cv_;
   bool woken_ = false;
   std::map<std::string, std::string> cursor_;  // table -> last change file handed over
+  bool retrying_ = false;
+  std::map<std::string, int> transient_;     // table -> store failures in a row
+  std::map<std::string, int64_t> retry_at_;  // table -> when to try it again (ms)
   std::mutex done_mu_;
   std::set<std::string> done_;    // "schema/table/file" handed over in this process
   std::set<std::string> failed_;  // tables stopped by an error
@@ -327,7 +357,7 @@ Status RunTrigger(const TriggerOptions& options, const std::atomic<bool>* stop,
   }
   while (true) {
     BL_ASSIGN_OR_RETURN(size_t pending, t.Scan());
-    if (options.once && pending == 0) break;
+    if (options.once && pending == 0 && !t.retrying()) break;
     if (stop && stop->load()) break;
     if (pending == 0) t.Wait(stop);
   }

@@ -78,6 +78,7 @@ class S3Server:
                                 "AWS_SECRET_ACCESS_KEY": self.secret, "AWS_REGION": "us-east-1",
                                 "AWS_ALLOW_HTTP": "true"}
         _use_s3(self)
+        atexit.register(self.stop)  # an exception must not leave the server running
 
     def env(self):
         """The environment binlake reads its keys from (the shared credentials file, 0600)."""
