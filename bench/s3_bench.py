@@ -130,10 +130,25 @@ class Server:
                 "AWS_ALLOW_HTTP": "true"}
 
 
-def listing(fs, root):
-    """{path relative to root: size} of every file under root."""
-    infos = fs.get_file_info(pyarrow.fs.FileSelector(root, recursive=True))
-    return {i.path[len(root) + 1:]: i.size for i in infos if i.type == pyarrow.fs.FileType.File}
+@dataclasses.dataclass
+class Side:
+    """Where one side keeps its staging and lakes: a local folder or the bucket."""
+    root: str  # as binlake takes it: "/work/x" or "s3://bucket"
+    fs: pyarrow.fs.FileSystem
+    fs_root: str  # the same root as `fs` names it
+
+    def staging(self, n):
+        return f"{self.root}/staging-{n}"
+
+    def lake(self, n):
+        return f"{self.root}/lake-{n}"
+
+    def staged_files(self, n):
+        """{key: size} of every object in staging-n."""
+        root = f"{self.fs_root}/staging-{n}"
+        infos = self.fs.get_file_info(pyarrow.fs.FileSelector(root, recursive=True))
+        return {i.path[len(root) + 1:]: i.size for i in infos
+                if i.type == pyarrow.fs.FileType.File}
 
 
 def change_file(files):
@@ -174,32 +189,24 @@ def main():
     os.makedirs(work)
     with Server(work) as server:
         env = server.env(work)
-        s3fs = server.filesystem()
-        local_fs = pyarrow.fs.LocalFileSystem()
-        sides = {  # name -> (staging root URI, lake root URI of run n, filesystem, its path)
-            "local": (lambda n: os.path.join(work, f"staging-{n}"),
-                      lambda n: os.path.join(work, f"lake-{n}"),
-                      local_fs, lambda n: os.path.join(work, f"staging-{n}")),
-            "S3": (lambda n: f"s3://{BUCKET}/staging-{n}", lambda n: f"s3://{BUCKET}/lake-{n}",
-                   s3fs, lambda n: f"{BUCKET}/staging-{n}"),
-        }
+        sides = {"local": Side(work, pyarrow.fs.LocalFileSystem(), work),
+                 "S3": Side(f"s3://{BUCKET}", server.filesystem(), BUCKET)}
         steps = {(side, what): [] for side in sides
                  for what in ("staging load", "staging changes", "lake load", "lake changes")}
-        staged = {}
         print(f"s3_bench: {rows:,} rows, {repeat} run(s) each...", file=sys.stderr)
         for n in range(1, repeat + 1):
-            for side, (staging, _, fs, fs_root) in sides.items():
+            for side in sides:
                 steps[side, "staging load"].append(
-                    timed([gen, "load", staging(n), str(rows)], env, server.pid))
-            for side, (staging, _, fs, fs_root) in sides.items():
+                    timed([gen, "load", sides[side].staging(n), str(rows)], env, server.pid))
+            for side in sides:
                 steps[side, "staging changes"].append(
-                    timed([gen, "changes", staging(n), str(rows), str(changes), "1"], env,
-                          server.pid))
-                staged[side] = listing(fs, fs_root(n))
-        if staged["local"] != staged["S3"]:
+                    timed([gen, "changes", sides[side].staging(n), str(rows), str(changes), "1"],
+                          env, server.pid))
+        # The lake steps all apply the first run's staging.
+        files, s3_files = (s.staged_files(1) for s in sides.values())
+        if files != s3_files:
             fail("the local and the S3 staging differ: "
-                 f"{sorted(set(staged['local'].items()) ^ set(staged['S3'].items()))[:10]}")
-        files = staged["local"]
+                 f"{sorted(set(files.items()) ^ set(s3_files.items()))[:10]}")
         loads = sorted(k for k in files if k.startswith("bench/t/LOAD") and k.endswith(".csv"))
         change = change_file(files)
         load_bytes = sum(files[k] for k in loads)
@@ -207,32 +214,29 @@ def main():
         with open(os.path.join(work, "staging-1", "_binlake", "files", change + ".json")) as f:
             change_rows = json.load(f)["rows"]
 
-        stats = {}
         for n in range(1, repeat + 1):
             for what, names in (("lake load", loads), ("lake changes", [change])):
-                for side, (staging, lake, _, _) in sides.items():
-                    s = timed([binlake, "apply", "--lake", lake(n), "--staging", staging(1),
-                               *names], env, server.pid)
-                    s.stats = apply_stats(s.stdout)
-                    if s.stats["commits"] != 1:
-                        fail(f"{what} on {side}: expected one commit: {s.stdout}")
-                    steps[side, what].append(s)
-                    stats[side, what] = s.stats
+                for side in sides:
+                    step = timed([binlake, "apply", "--lake", sides[side].lake(n),
+                                  "--staging", sides[side].staging(1), *names], env, server.pid)
+                    step.stats = apply_stats(step.stdout)
+                    if step.stats["commits"] != 1:
+                        fail(f"{what} on {side}: expected one commit: {step.stdout}")
+                    if what == "lake load" and step.stats["rows_written"] != rows:
+                        fail(f"{what} on {side} wrote {step.stats['rows_written']:,} rows")
+                    steps[side, what].append(step)
 
-        local = read_lake(os.path.join(work, f"lake-{repeat}", "bench", "t"))
-        remote = read_lake(f"s3://{BUCKET}/lake-{repeat}/bench/t", server.storage_options())
+        local = read_lake(sides["local"].lake(repeat) + "/bench/t")
+        remote = read_lake(sides["S3"].lake(repeat) + "/bench/t", server.storage_options())
         if not local.equals(remote):
             fail(f"the lakes differ: local {local.num_rows:,} rows, S3 {remote.num_rows:,} rows")
-        for side in sides:
-            if stats[side, "lake load"]["rows_written"] != rows:
-                fail(f"{side} full load wrote {stats[side, 'lake load']['rows_written']} rows")
 
     print(f"\nS3 (SeaweedFS on 127.0.0.1, same machine) vs local disk: {rows:,} rows of bench.t, "
           f"best of {repeat}")
     print(f"staging: full load {len(loads)} LOAD file(s), {load_bytes / 1e6:,.1f} MB CSV; "
           f"change file {change_rows:,} rows, {change_bytes / 1e6:,.1f} MB")
-    print(f"lake: {stats['local', 'lake load']['files_added']} buckets, "
-          f"{stats['local', 'lake load']['bytes_written'] / 1e6:,.1f} MB Parquet; "
+    load = steps["local", "lake load"][0].stats
+    print(f"lake: {load['files_added']} buckets, {load['bytes_written'] / 1e6:,.1f} MB Parquet; "
           f"same rows in both lakes: {local.num_rows:,} rows, equal after sorting by id\n")
     header = f"{'step':<22}{'local':>30}{'S3':>30}{'S3/local':>10}"
     print(header)
