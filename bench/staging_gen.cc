@@ -1,5 +1,6 @@
 // Writes the staging files of the apply benchmark (bench/apply_bench.py) through the staging store
-// itself, so names, manifests, schema and CSV text are exactly what the capture writes.
+// itself, so names, manifests, schema and CSV text are exactly what the capture writes. STAGING is
+// a folder or an s3://bucket/prefix URI (endpoint and keys from the environment, docs/s3.md).
 //
 //   staging_gen load STAGING ROWS
 //       the full load of bench.t (ids 1..ROWS): BIGINT pk, INT, VARCHAR(64), DECIMAL(12,2),

@@ -3,13 +3,20 @@
 # with binlake (from the file, and from the server socket) and with python-mysql-replication (from
 # the socket) in the same run, and prints the ratios.   usage: scripts/bench.sh [ROWS] [PEER_ROWS]
 # Then the capture (bench/capture_bench.py), the apply next to DuckDB (bench/apply_bench.py) and the
-# commit-to-lake latency (bench/lake_latency.py; LAKE_LATENCY_QUICK=1: its quick mode).
-# BENCH_ONLY=lake runs only the lake latency.
+# commit-to-lake latency (bench/lake_latency.py; LAKE_LATENCY_QUICK=1: its quick mode), and the
+# staging and lake throughput on a private S3 server vs local disk (bench/s3_bench.py).
+# BENCH_ONLY=lake runs only the lake latency, BENCH_ONLY=s3 only the S3 benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-${BENCH_ROWS:-2000000}}
 PEER_ROWS=${2:-${BENCH_PEER_ROWS:-200000}}
 BUILD=${BUILD:-build}
+# S3 vs local disk: S3_BENCH_ROWS rows (default 1M), its own SeaweedFS on S3_BENCH_PORT (9530..9537);
+# S3_BENCH_QUICK=1 for a 100,000-row smoke run. Needs no MariaDB.
+s3_bench() {
+  python3 bench/s3_bench.py "$BUILD/binlake" "$BUILD/staging_gen" "$PWD/$BUILD/s3-bench" ${S3_BENCH_ROWS:+"$S3_BENCH_ROWS"}
+}
+if [ "${BENCH_ONLY:-}" = s3 ]; then s3_bench; exit; fi
 DIR=$PWD/$BUILD/bench-mariadb
 PORT=${BENCH_PORT:-3319}
 scripts/mariadb.sh start "$DIR" "$PORT" >/dev/null
@@ -86,3 +93,5 @@ python3 bench/capture_bench.py "$BUILD/binlake" "$DIR" "$PORT" "${CAPTURE_ROWS:-
 python3 bench/apply_bench.py "$BUILD/binlake" "$BUILD/staging_gen" "$PWD/$BUILD/apply-bench" ${APPLY_ROWS:+"$APPLY_ROWS"}
 # The lake: commit-to-lake latency of `binlake run` under a sustained write load.
 lake_latency
+# Staging and lake on S3 vs local disk.
+s3_bench
