@@ -63,6 +63,10 @@ class Trigger {
       if (fd_ < 0) log_("inotify unavailable; listing every " + std::to_string(o_.poll_ms) + " ms");
     }
     BL_ASSIGN_OR_RETURN(staging_, store::OpenStore(o_.staging, o_.apply.stores));
+    // The lake is checked at start (a wrong bucket or endpoint fails now, not at the first file).
+    if (o_.exec.empty() && !o_.apply.lake.empty()) {
+      BL_RETURN_IF_ERROR(store::OpenStore(o_.apply.lake, o_.apply.stores).status());
+    }
     if (!o_.exec.empty()) LoadExecState();
     return {};
   }
