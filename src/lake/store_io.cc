@@ -32,7 +32,7 @@ class StoreOutputStream : public arrow::io::OutputStream {
 
  private:
   // The first failure is kept: Parquet's writer may hand it up without the status detail.
-  arrow::Status Remember(Status s) {
+  arrow::Status Remember(const Status& s) {
     if (!s.ok() && error_.ok()) error_ = s;
     return ToArrow(s);
   }
