@@ -19,8 +19,17 @@ constexpr size_t kBufferSize = size_t{64} * 1024;
 
 Status Errno(const std::string& what, const std::string& path) {
   return Status::IOError(what + " " + path + ": " + std::strerror(errno) +
-                         "; check the staging directory's permissions and free space");
+                         "; check the folder's permissions and free space");
 }
+
+int OpenNew(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kFileMode);
+  // Exactly 0640 whatever the umask.
+  if (fd >= 0) (void)::fchmod(fd, kFileMode);
+  return fd;
+}
+
+}  // namespace
 
 Status WriteAll(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
@@ -33,15 +42,6 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
   }
   return Status::Ok();
 }
-
-int OpenNew(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kFileMode);
-  // Exactly 0640 whatever the umask.
-  if (fd >= 0) (void)::fchmod(fd, kFileMode);
-  return fd;
-}
-
-}  // namespace
 
 std::string JoinPath(std::string_view a, std::string_view b) {
   std::string out(a);

@@ -17,6 +17,8 @@ inline constexpr unsigned kDirMode = 0750;
 std::string JoinPath(std::string_view a, std::string_view b);
 Status MakeDirs(const std::string& path);
 Status SyncDir(const std::string& dir);
+// Writes all of `data` to `fd` (EINTR and short writes handled); `path` names it in errors.
+Status WriteAll(int fd, std::string_view data, const std::string& path);
 // `dir/.name.tmp`, written, fsynced, renamed to `dir/name`, then `dir` fsynced.
 Status WriteFileAtomic(const std::string& dir, const std::string& name, std::string_view content);
 Result<std::string> ReadWholeFile(const std::string& path);  // NotFound when absent

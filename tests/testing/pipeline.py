@@ -100,6 +100,28 @@ class S3Server:
                         str(self.port)], check=False, stdout=subprocess.DEVNULL)
 
 
+class Placement:
+    """Where a pipeline test keeps staging and lake: folders under `tmp`, or, with
+    BINLAKE_TEST_PIPELINE_S3_PORT, a private SeaweedFS whose bucket notifications drive the
+    trigger (its listing only every 10 s as the safety net). `env`: binlake's environment (None:
+    this one); `extra` / `lake_extra`: config text for write_config."""
+
+    def __init__(self, tmp, schema, label):
+        self.s3, self.env, self.extra, self.lake_extra = None, None, "", ""
+        self.staging, self.lake = os.path.join(tmp, "staging"), os.path.join(tmp, "lake")
+        port = os.environ.get("BINLAKE_TEST_PIPELINE_S3_PORT")
+        if not port:
+            return
+        port = int(port)
+        self.s3 = S3Server(os.path.join(tmp, "s3"), port,
+                           notify_url=f"http://127.0.0.1:{port + 18}/")
+        self.staging, self.lake = self.s3.uri(f"{schema}/staging"), self.s3.uri(f"{schema}/lake")
+        self.env, self.extra = self.s3.env(), self.s3.config_section()
+        self.lake_extra = f'notify_listen = "127.0.0.1:{port + 18}"\ntrigger_poll_ms = 10000\n'
+        print(f"{label}: staging {self.staging}, lake {self.lake}, trigger by bucket notifications",
+              flush=True)
+
+
 _s3 = None
 
 

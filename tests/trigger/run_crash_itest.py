@@ -70,18 +70,9 @@ def main():
         cur.execute(f"INSERT INTO {DB}.{t} SELECT seq, seq, NULL FROM mysql.seq_1000000_to_1000050")
     cols = {t: pipeline.columns(cur, DB, t) for t in TABLES}
     tmp = tempfile.mkdtemp(prefix="binlake-runcrash-")
-    staging, lake_root = os.path.join(tmp, "staging"), os.path.join(tmp, "lake")
-    # With BINLAKE_TEST_PIPELINE_S3_PORT: staging and lake in a private SeaweedFS whose bucket
-    # notifications drive the trigger (its listing only every 10 s as the safety net).
-    s3, env, extra, lake_extra = None, None, "", ""
-    if os.environ.get("BINLAKE_TEST_PIPELINE_S3_PORT"):
-        port = int(os.environ["BINLAKE_TEST_PIPELINE_S3_PORT"])
-        s3 = pipeline.S3Server(os.path.join(tmp, "s3"), port,
-                               notify_url=f"http://127.0.0.1:{port + 18}/")
-        staging, lake_root = s3.uri(f"{DB}/staging"), s3.uri(f"{DB}/lake")
-        env, extra = s3.env(), s3.config_section()
-        lake_extra = f'notify_listen = "127.0.0.1:{port + 18}"\ntrigger_poll_ms = 10000\n'
-        print(f"run_crash: staging {staging}, lake {lake_root}, trigger by bucket notifications")
+    p = pipeline.Placement(tmp, DB, "run_crash")
+    s3, staging, lake_root = p.s3, p.staging, p.lake
+    env, extra, lake_extra = p.env, p.extra, p.lake_extra
     # With BINLAKE_TEST_STORE_FAULTS (e.g. "rate=0.01"): the killed runs' stores fail that share
     # of their operations after the S3 client's own retries (src/store/fault_store.h), before or
     # after doing them; the last run and the checks go without faults.

@@ -562,19 +562,9 @@ def main():
     buckets = rng.choice([1, 3, 4, 16])
     print(f"run_random: CSV options {json.dumps(csv)}, {buckets} buckets", flush=True)
     tmp = tempfile.mkdtemp(prefix="binlake-random-")
-    staging, lake_root = os.path.join(tmp, "staging"), os.path.join(tmp, "lake")
-    # With BINLAKE_TEST_PIPELINE_S3_PORT: staging and lake in a private SeaweedFS whose bucket
-    # notifications drive the trigger (its listing only every 10 s as the safety net).
-    s3, env, extra, lake_extra = None, None, "", ""
-    if os.environ.get("BINLAKE_TEST_PIPELINE_S3_PORT"):
-        port = int(os.environ["BINLAKE_TEST_PIPELINE_S3_PORT"])
-        s3 = pipeline.S3Server(os.path.join(tmp, "s3"), port,
-                               notify_url=f"http://127.0.0.1:{port + 18}/")
-        staging, lake_root = s3.uri(f"{DB}/staging"), s3.uri(f"{DB}/lake")
-        env, extra = s3.env(), s3.config_section()
-        lake_extra = f'notify_listen = "127.0.0.1:{port + 18}"\ntrigger_poll_ms = 10000\n'
-        print(f"run_random: staging {staging}, lake {lake_root}, trigger by bucket notifications",
-              flush=True)
+    p = pipeline.Placement(tmp, DB, "run_random")
+    s3, staging, lake_root = p.s3, p.staging, p.lake
+    env, extra, lake_extra = p.env, p.extra, p.lake_extra
     cfg = pipeline.write_config(os.path.join(tmp, "run.toml"), port=server.port,
                                 password_file=server.password_file,
                                 server_id=9000 + os.getpid() % 1000, staging=staging,
