@@ -17,7 +17,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Python packages used by tests and benchmarks (the peers: python-mysql-replication for the
 # decoder, DuckDB for the apply; boto3 reads the S3 pipeline tests' staging back).
-PY_PKGS=(mysql-replication==1.0.17 pymysql pyarrow==26.0.1 deltalake==1.6.6 duckdb==2.0.0 boto3)
+# delta-spark (pulls pyspark) runs jobs/spark/binlake_apply.py in local mode for the Spark tests.
+PY_PKGS=(mysql-replication==1.0.17 pymysql pyarrow==26.0.1 deltalake==1.6.6 duckdb==2.0.0 boto3
+  delta-spark==4.4.0)
 for p in "${PY_PKGS[@]}"; do
   name=${p%%==*}
   python3 -m pip show -q "$name" >/dev/null 2>&1 || python3 -m pip install -q "$p"
@@ -37,4 +39,10 @@ if [ ! -x "$TOOLS/bin/weed" ] || [ "$(cat "$TOOLS/weed.version" 2>/dev/null)" !=
   (cd "$work/seaweedfs/weed" && go build -o "$TOOLS/bin/weed" .)
   echo "$WEED_VERSION" >"$TOOLS/weed.version"
   rm -rf "$work"
+fi
+# The Delta Lake jars for delta-spark come from Maven Central through Spark's ivy resolver; resolve
+# them once here so that the first Spark test does not spend its time budget downloading.
+if ! ls "$HOME"/.ivy2*/jars/io.delta_delta-spark_*.jar >/dev/null 2>&1; then
+  echo "install-deps: resolving the delta-spark jars from Maven Central"
+  python3 "$(dirname "$0")/../jobs/spark/binlake_apply.py" --warm-up >/dev/null
 fi

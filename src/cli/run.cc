@@ -22,8 +22,19 @@ options:
   --config FILE   the TOML config ([capture] staging and csv, [lake], docs/config.md)
   --exec CMD      instead of the built-in apply, run `CMD <staging root> <schema>/<table>/<file>`
                   per file, as the seed's Lambda starts the Glue job with the bucket and key
+  --runner R      who applies the files: builtin (this process, the default) or spark (the
+                  PySpark job jobs/spark/binlake_apply.py started with [spark] submit for
+                  each scan's new files, as the seed's Lambda starts the Glue job;
+                  docs/spark.md); [lake] runner sets the default
   --once          apply what is there now, then exit
 )";
+
+#ifndef BINLAKE_SPARK_JOB
+#define BINLAKE_SPARK_JOB "jobs/spark/binlake_apply.py"
+#endif
+// delta-spark's Maven coordinates for the pip packages install-deps.sh installs (pyspark 4.2).
+constexpr const char* kDefaultSparkSubmit =
+    "spark-submit --packages io.delta:delta-spark_4.2_2.13:4.4.0";
 
 constexpr const char* kRunHelp = R"(usage: binlake run --config FILE
 
@@ -44,6 +55,13 @@ trigger::TriggerOptions TriggerFromConfig(const config::Config& cfg) {
   t.parallelism = static_cast<int>(cfg.lake.trigger_parallelism);
   t.notify_listen = cfg.lake.notify_listen;
   t.notify_token = cfg.lake.notify_token;
+  t.spark.enabled = cfg.lake.runner == "spark";
+  t.spark.submit = cfg.spark.submit.empty() ? kDefaultSparkSubmit : cfg.spark.submit;
+  t.spark.job = cfg.spark.job.empty() ? BINLAKE_SPARK_JOB : cfg.spark.job;
+  t.spark.args = cfg.spark.args;
+  t.spark.staging = cfg.spark.staging;
+  t.spark.lake = cfg.spark.lake;
+  t.spark.max_files = cfg.spark.max_files;
   return t;
 }
 
@@ -58,13 +76,18 @@ int TriggerCommand(const Args& args) {
     std::fputs(kTriggerHelp, stdout);
     return 0;
   }
-  std::string config_path, exec;
+  std::string config_path, exec, runner;
   bool once = false;
   for (size_t i = 0; i < args.size(); i++) {
     if (args[i] == "--config" && i + 1 < args.size()) {
       config_path = args[++i];
     } else if (args[i] == "--exec" && i + 1 < args.size()) {
       exec = args[++i];
+    } else if (args[i] == "--runner" && i + 1 < args.size()) {
+      runner = args[++i];
+      if (runner != "builtin" && runner != "spark") {
+        return Fail("trigger: --runner " + runner + " is not one of builtin, spark");
+      }
     } else if (args[i] == "--once") {
       once = true;
     } else {
@@ -76,6 +99,13 @@ int TriggerCommand(const Args& args) {
   if (!cfg.ok()) return Fail("trigger: " + cfg.status().message());
   trigger::TriggerOptions t = TriggerFromConfig(*cfg);
   t.exec = exec;
+  if (!runner.empty()) t.spark.enabled = runner == "spark";
+  if (t.spark.enabled && !exec.empty()) {
+    return Fail("trigger: --exec and the spark runner exclude each other; choose one");
+  }
+  if (t.spark.enabled && cfg->lake.format != "delta") {
+    return Fail("trigger: the spark runner writes Delta tables; set [lake] format = \"delta\"");
+  }
   t.once = once;
   t.apply.warn = TriggerLogLine;
   std::signal(SIGINT, OnSignal);

@@ -234,7 +234,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
   }
   Config c;
   c.path = origin;
-  BL_RETURN_IF_ERROR(CheckKeys(root, {"source", "start", "capture", "lake", "s3"}, "", origin));
+  BL_RETURN_IF_ERROR(CheckKeys(root, {"source", "start", "capture", "lake", "s3", "spark"}, "", origin));
   if (const toml::node* s3 = root.get("s3")) {
     const toml::table* t = s3->as_table();
     if (t == nullptr) return Status::InvalidArgument(origin + ": s3 must be a table ([s3])");
@@ -289,8 +289,14 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
     BL_RETURN_IF_ERROR(CheckKeys(
         *lk,
         {"path", "buckets", "no_primary_key", "trigger_poll_ms", "trigger_parallelism", "format",
-         "checkpoint_interval", "log_retention_versions", "notify_listen", "notify_token_file"},
+         "checkpoint_interval", "log_retention_versions", "notify_listen", "notify_token_file",
+         "runner"},
         "lake", origin));
+    BL_RETURN_IF_ERROR(Get(*lk, "runner", &c.lake.runner, "lake", origin));
+    if (c.lake.runner != "builtin" && c.lake.runner != "spark") {
+      return Status::InvalidArgument(origin + ": lake.runner '" + c.lake.runner +
+                                     "' is not one of builtin, spark");
+    }
     BL_RETURN_IF_ERROR(Get(*lk, "notify_listen", &c.lake.notify_listen, "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "notify_token_file", &c.lake.notify_token_file, "lake", origin));
     if (!c.lake.notify_token_file.empty()) {
@@ -322,6 +328,19 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
     }
     if (c.lake.no_primary_key != "whole-row" && c.lake.no_primary_key != "reject") {
       return Status::InvalidArgument(origin + ": lake.no_primary_key must be whole-row or reject");
+    }
+  }
+  if (const toml::table* sp = root["spark"].as_table()) {
+    BL_RETURN_IF_ERROR(CheckKeys(*sp, {"submit", "job", "args", "staging", "lake", "max_files"},
+                                 "spark", origin));
+    BL_RETURN_IF_ERROR(Get(*sp, "submit", &c.spark.submit, "spark", origin));
+    BL_RETURN_IF_ERROR(Get(*sp, "job", &c.spark.job, "spark", origin));
+    BL_RETURN_IF_ERROR(GetStrings(*sp, "args", &c.spark.args, "spark", origin));
+    BL_RETURN_IF_ERROR(Get(*sp, "staging", &c.spark.staging, "spark", origin));
+    BL_RETURN_IF_ERROR(Get(*sp, "lake", &c.spark.lake, "spark", origin));
+    BL_RETURN_IF_ERROR(Get(*sp, "max_files", &c.spark.max_files, "spark", origin));
+    if (c.spark.max_files < 1) {
+      return Status::InvalidArgument(origin + ": spark.max_files must be at least 1");
     }
   }
   BL_RETURN_IF_ERROR(ResolvePassword(&c.source));

@@ -67,6 +67,7 @@ struct LakeConfig {
   std::string no_primary_key = "whole-row";  // whole-row | reject
   uint32_t trigger_poll_ms = 1000;
   uint32_t trigger_parallelism = 2;
+  std::string runner = "builtin";       // builtin | spark: who applies the files (docs/spark.md)
   std::string format = "delta";         // delta | csv (plain CSV files, docs/lake.md)
   uint32_t checkpoint_interval = 100;   // a Delta log checkpoint every N versions; 0: none
   uint32_t log_retention_versions = 0;  // > 0: older JSON commits are deleted; 0: kept
@@ -76,9 +77,22 @@ struct LakeConfig {
   std::string notify_token;       // read from it
 };
 
+// [spark]: `binlake trigger --runner spark` (docs/spark.md) starts jobs/spark/binlake_apply.py.
+struct SparkConfig {
+  // The command that starts a PySpark script (a shell command line; the job and its arguments
+  // follow). The default fetches delta-spark from Maven Central on the first run.
+  std::string submit;
+  std::string job;                // the job script; "": the one next to binlake (BINLAKE_SPARK_JOB)
+  std::vector<std::string> args;  // extra job arguments (e.g. ["--shuffle-partitions", "8"])
+  std::string staging;            // the staging root as Spark reaches it (s3a://...); "": the same
+  std::string lake;               // the lake root as Spark reaches it; "": the same
+  uint32_t max_files = 1000;      // staging files per job run at most
+};
+
 struct Config {
   std::string path;
   LakeConfig lake;
+  SparkConfig spark;
   SourceConfig source;
   StartConfig start;
   CaptureConfig capture;

@@ -705,4 +705,40 @@ Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std
   return stats;
 }
 
+Result<std::vector<std::string>> PendingFiles(const ApplyOptions& options,
+                                              const std::vector<std::string>& files) {
+  std::vector<std::string> out;
+  BL_ASSIGN_OR_RETURN(auto staged, GroupStagedFiles(options, files));
+  if (staged.empty()) return out;
+  BL_ASSIGN_OR_RETURN(std::shared_ptr<store::ObjectStore> lake,
+                      store::OpenStore(options.lake, options.stores));
+  std::set<std::string> pending;  // schema/table/name
+  for (const auto& st : staged) {
+    auto table = LakeTableStore(lake, st.schema, st.table);
+    BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(*table));
+    bool loading = false;
+    if (st.AnyLoadAsked()) {
+      BL_ASSIGN_OR_RETURN(auto load, StagedLoadFiles(st));
+      auto it = snap.configuration.find("binlake.load");
+      loading = snap.version < 0 || it == snap.configuration.end() || it->second != load.id;
+    }
+    auto txn = snap.txns.find("binlake:" + st.schema + "." + st.table);
+    const int64_t applied = loading || txn == snap.txns.end() ? -1 : txn->second;
+    for (const auto& name : st.names) {
+      auto seq = SequenceOfName(name);
+      if (seq ? static_cast<int64_t>(*seq) > applied : loading) pending.insert(st.Key(name));
+    }
+  }
+  for (const auto& f : files) {
+    // The caller's spelling, in the caller's order: match by the last three path parts.
+    size_t cut = f.size();
+    for (int parts = 0; parts < 3 && cut != std::string::npos && cut > 0; parts++) {
+      cut = f.rfind('/', cut - 1);
+    }
+    const std::string key = cut == std::string::npos ? f : f.substr(cut + 1);
+    if (pending.count(key)) out.push_back(f);
+  }
+  return out;
+}
+
 }  // namespace binlake::lake

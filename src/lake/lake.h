@@ -148,6 +148,12 @@ struct ApplyStats {
 // options.staging.
 Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std::string>& files);
 
+// Which of these staging files an apply would still change, from the lake's Delta log alone (an
+// external runner such as the Spark job is started only for them): LOAD files whose identity is
+// not the table's `binlake.load`, change files above the table's txn version. Keys as given.
+Result<std::vector<std::string>> PendingFiles(const ApplyOptions& options,
+                                              const std::vector<std::string>& files);
+
 // The bucket of a key: FNV-1a 64 of the canonical key texts joined by 0x1f, mod `buckets`.
 int BucketOf(const std::vector<std::string_view>& key_texts, int buckets);
 // The key text BucketOf gets for a NULL cell (a whole-row key of a table without a primary key).

@@ -1,6 +1,7 @@
 // The trigger: inotify on the staging folders plus a periodic listing, exactly-once hand-off.
 #include "trigger/trigger.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -135,6 +137,16 @@ class Trigger {
     retrying_ = pending_retry;
     size_t pending = 0;
     for (const auto& j : jobs) pending += j.loads.size() + j.changes.size();
+    if (o_.spark.enabled) {
+      Status st = RunSpark(jobs);
+      if (!st.ok()) {
+        for (const auto& j : jobs) {
+          failed_.insert(j.key);
+          log_("table " + j.key + " stopped: " + st.message());
+        }
+      }
+      return pending;
+    }
     // Tables in parallel, each table's files in order on one thread.
     size_t next = 0;
     std::mutex mu;
@@ -242,6 +254,111 @@ class Trigger {
       for (const auto& f : *group) done_.insert(job.key + "/" + f);
       if (group == &job.changes) cursor_[job.key] = group->back();
     }
+    return {};
+  }
+
+  // The Spark job for every file of the scan that the lake has not got yet (PendingFiles reads
+  // the tables' Delta logs): one run per max_files files. The job checks the txn itself too, so
+  // a file handed over twice (a crash between its commit and this process noting it) is skipped.
+  Status RunSpark(const std::vector<Job>& jobs) {
+    std::vector<std::string> keys;
+    for (const auto& j : jobs) {
+      for (const auto& f : j.loads) keys.push_back(j.key + "/" + f);
+      for (const auto& f : j.changes) keys.push_back(j.key + "/" + f);
+    }
+    if (keys.empty()) return {};
+    lake::ApplyOptions apply = o_.apply;
+    apply.staging = o_.staging;
+    BL_ASSIGN_OR_RETURN(auto pending, lake::PendingFiles(apply, keys));
+    stats_->skipped += keys.size() - pending.size();
+    const size_t batch = std::max<size_t>(1, o_.spark.max_files);
+    for (size_t start = 0; start < pending.size(); start += batch) {
+      std::vector<std::string> part(
+          pending.begin() + static_cast<std::ptrdiff_t>(start),
+          pending.begin() + static_cast<std::ptrdiff_t>(std::min(pending.size(), start + batch)));
+      BL_RETURN_IF_ERROR(RunSparkJob(part));
+    }
+    std::lock_guard<std::mutex> lock(done_mu_);
+    for (const auto& j : jobs) {
+      for (const auto& f : j.loads) done_.insert(j.key + "/" + f);
+      for (const auto& f : j.changes) done_.insert(j.key + "/" + f);
+      if (!j.changes.empty()) cursor_[j.key] = j.changes.back();
+    }
+    return {};
+  }
+
+  // `sh -c '<submit> "$@"' sh <job> --staging S --lake L --files K1,K2,... <dialect> <args>`:
+  // the submit line is the user's shell words; everything else goes over as exact arguments.
+  Status RunSparkJob(const std::vector<std::string>& keys) {
+    const auto& sp = o_.spark;
+    const auto& csv = o_.apply.csv;
+    std::string files;
+    for (const auto& k : keys) files += (files.empty() ? "" : ",") + k;
+    std::vector<std::string> argv = {"/bin/sh", "-c", sp.submit + " \"$@\"", "sh", sp.job,
+                                     "--staging", sp.staging.empty() ? o_.staging : sp.staging,
+                                     "--lake", sp.lake.empty() ? o_.apply.lake : sp.lake,
+                                     "--files", files, "--delimiter", std::string(1, csv.delimiter),
+                                     "--null-value", csv.null_value, "--header",
+                                     csv.header ? "true" : "false", "--include-op-for-full-load",
+                                     csv.include_op_for_full_load ? "true" : "false",
+                                     "--timestamp-column", csv.timestamp_column};
+    argv.insert(argv.end(), sp.args.begin(), sp.args.end());
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) != 0) return Status::IOError("pipe: cannot start the Spark job");
+    const auto t0 = std::chrono::steady_clock::now();
+    log_("spark job: " + std::to_string(keys.size()) + " files, from " + keys.front() + " to " +
+         keys.back());
+    pid_t pid = fork();
+    if (pid == 0) {
+      dup2(out[1], 1);
+      execv("/bin/sh", cargv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    std::string output;
+    char buf[4096];
+    for (ssize_t n; (n = read(out[0], buf, sizeof buf)) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      output.append(buf, static_cast<size_t>(n));
+    }
+    close(out[0]);
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+      const int code = pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      return Status::Internal("the Spark job (" + sp.job + ") failed with exit " +
+                              std::to_string(code) + " on " + std::to_string(keys.size()) +
+                              " files from " + keys.front() +
+                              (code == 127 ? "; the [spark] submit command was not found"
+                                           : "; its error is above") +
+                              "; fix it and restart the trigger (applied files are kept)");
+    }
+    // The job's last stdout line is its JSON summary.
+    nlohmann::json summary;
+    for (size_t end = output.size(); end > 0;) {
+      size_t begin = output.rfind('\n', end - 1);
+      begin = begin == std::string::npos ? 0 : begin + 1;
+      auto j = nlohmann::json::parse(output.substr(begin, end - begin), nullptr, false);
+      if (!j.is_discarded() && j.is_object()) {
+        summary = std::move(j);
+        break;
+      }
+      end = begin == 0 ? 0 : begin - 1;
+    }
+    const uint64_t commits = summary.value("commits", uint64_t{0});
+    stats_->files += keys.size();
+    stats_->commits += commits;
+    stats_->skipped += summary.value("skipped", uint64_t{0});
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    char line[160];
+    std::snprintf(line, sizeof line, "spark job applied %zu files (%llu commits) in %.1f s",
+                  keys.size(), static_cast<unsigned long long>(commits), secs);
+    log_(line);
     return {};
   }
 

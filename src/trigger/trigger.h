@@ -6,11 +6,23 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "lake/lake.h"
 #include "util/status.h"
 
 namespace binlake::trigger {
+
+// `--runner spark` (docs/spark.md): the files go to jobs/spark/binlake_apply.py instead, one job
+// run per scan (at most max_files files), as the seed's Lambda starts the Glue job.
+struct SparkRunner {
+  bool enabled = false;
+  std::string submit;             // shell command line that runs a PySpark script
+  std::string job;                // the job script
+  std::vector<std::string> args;  // extra job arguments
+  std::string staging, lake;      // the roots as Spark reaches them; "": as binlake does
+  size_t max_files = 1000;
+};
 
 struct TriggerOptions {
   std::string staging;       // the staging root URI to watch (a folder or s3://bucket/prefix)
@@ -18,6 +30,7 @@ struct TriggerOptions {
   // Instead of the built-in apply: run `<exec> <staging root> <schema>/<table>/<file>` per file
   // (as the seed's Lambda passes the bucket and the key to Glue); a non-zero exit stops the table.
   std::string exec;
+  SparkRunner spark;
   uint32_t poll_ms = 1000;  // listing safety net besides inotify
   int parallelism = 2;      // tables applied at the same time
   bool once = false;        // apply what is there, then return

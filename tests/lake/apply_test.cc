@@ -208,6 +208,32 @@ TEST_F(ApplyTest, NewFileDoesNotRevisitAppliedOnes) {
   EXPECT_EQ(Names()[5], "v5");
 }
 
+// What an external runner (the Spark job) is started for: only what the Delta log lacks.
+TEST_F(ApplyTest, PendingFilesFollowTheDeltaLog) {
+  Stage();
+  for (int i = 1; i <= 3; i++) Change('U', i, "v" + std::to_string(i), 100 * i);
+  auto files = Files();  // three change files, then LOAD
+  ASSERT_EQ(files.size(), 4u);
+  auto pending = PendingFiles(Options(), files);
+  ASSERT_OK(pending.status());
+  EXPECT_EQ(*pending, files);  // no table yet: everything, in the caller's order
+  ASSERT_OK(ApplyFiles(Options(), {files[3], files[1]}).status());  // LOAD, changes 1 and 2
+  pending = PendingFiles(Options(), files);
+  ASSERT_OK(pending.status());
+  EXPECT_EQ(*pending, std::vector<std::string>{files[2]});
+  // Keys relative to the staging root work as well.
+  ApplyOptions o = Options();
+  o.staging = stage_.path();
+  const std::string key = "db/t/" + fs::path(files[2]).filename().string();
+  pending = PendingFiles(o, {key, "db/t/" + fs::path(files[0]).filename().string()});
+  ASSERT_OK(pending.status());
+  EXPECT_EQ(*pending, std::vector<std::string>{key});
+  ASSERT_OK(ApplyFiles(Options(), files).status());
+  pending = PendingFiles(Options(), files);
+  ASSERT_OK(pending.status());
+  EXPECT_TRUE(pending->empty());
+}
+
 TEST_F(ApplyTest, WholeRowIdentityWithoutPrimaryKey) {
   Stage(false);
   Change('I', 5, "n", 100);  // a duplicate of row 5
