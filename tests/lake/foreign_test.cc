@@ -363,3 +363,49 @@ TEST(DataFileKeyTest, PercentDecodesRelativePaths) {
 
 }  // namespace
 }  // namespace binlake::lake
+
+namespace binlake::lake {
+namespace {
+
+TEST(AlignBatchTest, CastsOtherWritersTypesByNameAndNamesWhatFails) {
+  auto table = arrow::schema({arrow::field("id", arrow::int8()), arrow::field("s", arrow::utf8()),
+                              arrow::field("b", arrow::binary()),
+                              arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"))});
+  arrow::StringViewBuilder s;
+  arrow::LargeBinaryBuilder b;
+  arrow::TimestampBuilder ts(arrow::timestamp(arrow::TimeUnit::NANO),  // Spark's INT96
+                             arrow::default_memory_pool());
+  arrow::Int32Builder id;
+  ASSERT_TRUE(s.Append("x").ok());
+  ASSERT_TRUE(b.Append("\x01", 1).ok());
+  ASSERT_TRUE(ts.Append(kMicros * 1000).ok());
+  ASSERT_TRUE(id.Append(7).ok());
+  auto batch = arrow::RecordBatch::Make(
+      arrow::schema({arrow::field("ts", ts.type()), arrow::field("s", arrow::utf8_view()),
+                     arrow::field("b", arrow::large_binary()), arrow::field("id", arrow::int32())}),
+      1,
+      {ts.Finish().ValueOrDie(), s.Finish().ValueOrDie(), b.Finish().ValueOrDie(),
+       id.Finish().ValueOrDie()});
+  auto aligned = AlignBatch(batch, table, "f.parquet");
+  ASSERT_OK(aligned.status());
+  EXPECT_TRUE((*aligned)->schema()->Equals(*table));
+  EXPECT_EQ(std::static_pointer_cast<arrow::Int8Array>((*aligned)->column(0))->Value(0), 7);
+  EXPECT_EQ(std::static_pointer_cast<arrow::StringArray>((*aligned)->column(1))->GetString(0), "x");
+  EXPECT_EQ(std::static_pointer_cast<arrow::TimestampArray>((*aligned)->column(3))->Value(0),
+            kMicros);
+
+  arrow::Int32Builder big;
+  ASSERT_TRUE(big.Append(300).ok());  // not a byte
+  auto bad = arrow::RecordBatch::Make(
+      arrow::schema({arrow::field("ts", ts.type()), arrow::field("s", arrow::utf8_view()),
+                     arrow::field("b", arrow::large_binary()), arrow::field("id", arrow::int32())}),
+      1, {batch->column(0), batch->column(1), batch->column(2), big.Finish().ValueOrDie()});
+  auto st = AlignBatch(bad, table, "f.parquet").status();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find("f.parquet column id: int32 cannot be read as int8"),
+            std::string::npos)
+      << st.message();
+}
+
+}  // namespace
+}  // namespace binlake::lake
