@@ -1,6 +1,8 @@
 // Applying staged CSV files to bucketed Delta tables: LOAD rebuilds, change files merge once.
 // Both stream: CSV files are parsed block by block into per-bucket Arrow builders, and a bucket's
 // old rows flow through the merge row group by row group, so memory does not grow with the table.
+#include <arrow/compute/api_vector.h>
+#include <arrow/compute/exec.h>
 #include <parquet/arrow/reader.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "lake/bucket_file.h"
 #include "lake/csv_lake.h"
@@ -139,12 +142,6 @@ void TableHeader(const Table& t, const DeltaSnapshot& snap, const std::string& l
                             {"configuration", config},
                             {"createdTime", NowMillis()}}}}
                          .dump());
-}
-
-int BucketOfPath(const std::string& path) {
-  int b = -1;
-  if (std::sscanf(path.c_str(), "bucket=%d/", &b) != 1) return -1;
-  return b;
 }
 
 // The smallest power of two >= 16 that keeps a full load at most kRowsPerBucket rows per bucket.
@@ -420,23 +417,56 @@ class LoadWriter {
 // file (none when no row is left).
 struct BucketRewrite {
   int bucket = 0;
-  std::vector<std::pair<std::string, int64_t>> old_files;  // relative path, size
+  std::vector<std::pair<std::string, int64_t>> old_files;  // path in the log, size
   const BucketChanges* changes = nullptr;
+  BatchVector foreign;  // rows of other engines' files whose key is among the bucket's changes
   std::unique_ptr<BucketFile> file;
   std::optional<std::string> add;
   std::vector<std::string> warnings;
 };
 
-Status CheckSchema(const Table& t, const arrow::Schema& s, const std::string& path) {
-  bool same = s.num_fields() == t.arrow_schema->num_fields();
-  for (int i = 0; same && i < s.num_fields(); i++) {
-    same = s.field(i)->type()->Equals(*t.arrow_schema->field(i)->type());
+// A data file streamed batch by batch, each batch aligned to the table's schema.
+class DataFileReader {
+ public:
+  static Result<std::unique_ptr<DataFileReader>> Open(const Table& t, const std::string& key,
+                                                      bool use_threads) {
+    std::unique_ptr<DataFileReader> r(new DataFileReader());
+    r->t_ = &t;
+    r->path_ = t.dir + "/" + key;
+    parquet::ArrowReaderProperties props(use_threads);
+    props.set_batch_size(kReadBatchRows);
+    parquet::arrow::FileReaderBuilder builder;
+    builder.memory_pool(LakePool());
+    BL_ASSIGN_OR_RETURN(auto input, OpenArrowInput(*t.lake, key));
+    auto st = builder.Open(input);
+    if (!st.ok()) return Status::Corruption(r->path_ + ": " + st.ToString());
+    auto reader = builder.properties(props)->Build();
+    if (!reader.ok()) return Status::Corruption(r->path_ + ": " + reader.status().ToString());
+    r->reader_ = std::move(*reader);
+    auto batches = r->reader_->GetRecordBatchReader();
+    if (!batches.ok()) return Status::Corruption(r->path_ + ": " + batches.status().ToString());
+    r->batches_ = std::move(*batches);
+    return r;
   }
-  if (!same) {
-    return Status::Corruption(path + " has another schema than the table (" + s.ToString() + ")");
+
+  // The next batch, or nullptr at the end.
+  Result<std::shared_ptr<arrow::RecordBatch>> Next() {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    auto rs = batches_->ReadNext(&batch);
+    if (!rs.ok()) return Status::Corruption(path_ + ": " + rs.ToString());
+    if (!batch) return batch;
+    return AlignBatch(batch, t_->arrow_schema, path_);
   }
-  return Status::Ok();
-}
+
+  const std::string& path() const { return path_; }
+
+ private:
+  DataFileReader() = default;
+  const Table* t_ = nullptr;
+  std::string path_;
+  std::unique_ptr<parquet::arrow::FileReader> reader_;
+  std::unique_ptr<arrow::RecordBatchReader> batches_;
+};
 
 Status RewriteBucket(const Table& t, bool use_threads, BucketRewrite* r) {
   BL_ASSIGN_OR_RETURN(auto merge,
@@ -444,28 +474,18 @@ Status RewriteBucket(const Table& t, bool use_threads, BucketRewrite* r) {
   BL_ASSIGN_OR_RETURN(
       r->file, BucketFile::Create(t.lake.get(), r->bucket, t.arrow_schema, Kinds(t), use_threads));
   BatchVector kept;
-  for (const auto& [rel, size] : r->old_files) {
-    const std::string path = t.dir + "/" + rel;
-    parquet::ArrowReaderProperties props(use_threads);
-    props.set_batch_size(kReadBatchRows);
-    parquet::arrow::FileReaderBuilder builder;
-    builder.memory_pool(LakePool());
-    BL_ASSIGN_OR_RETURN(auto input, OpenArrowInput(*t.lake, rel));
-    auto st = builder.Open(input);
-    if (!st.ok()) return Status::Corruption(path + ": " + st.ToString());
-    auto reader = builder.properties(props)->Build();
-    if (!reader.ok()) return Status::Corruption(path + ": " + reader.status().ToString());
-    std::shared_ptr<arrow::Schema> schema;
-    BL_RETURN_IF_ERROR(Check((*reader)->GetSchema(&schema), path));
-    BL_RETURN_IF_ERROR(CheckSchema(t, *schema, path));
-    auto batches = (*reader)->GetRecordBatchReader();
-    if (!batches.ok()) return Status::Corruption(path + ": " + batches.status().ToString());
+  // Other engines' rows of the bucket's keys are old rows like the bucket's own.
+  for (const auto& batch : r->foreign) {
+    kept.clear();
+    BL_RETURN_IF_ERROR(merge->Filter(batch, &kept));
+    for (const auto& k : kept) BL_RETURN_IF_ERROR(r->file->Append(k));
+  }
+  for (const auto& [fpath, size] : r->old_files) {
+    BL_ASSIGN_OR_RETURN(auto key, DataFileKey(fpath));
+    BL_ASSIGN_OR_RETURN(auto reader, DataFileReader::Open(t, key, use_threads));
     while (true) {
-      std::shared_ptr<arrow::RecordBatch> batch;
-      auto rs = (*batches)->ReadNext(&batch);
-      if (!rs.ok()) return Status::Corruption(path + ": " + rs.ToString());
+      BL_ASSIGN_OR_RETURN(auto batch, reader->Next());
       if (!batch) break;
-      batch = arrow::RecordBatch::Make(t.arrow_schema, batch->num_rows(), batch->columns());
       kept.clear();
       BL_RETURN_IF_ERROR(merge->Filter(batch, &kept));
       for (const auto& k : kept) BL_RETURN_IF_ERROR(r->file->Append(k));
@@ -475,6 +495,133 @@ Status RewriteBucket(const Table& t, bool use_threads, BucketRewrite* r) {
   BL_RETURN_IF_ERROR(merge->Finish(&kept, &r->warnings));
   for (const auto& k : kept) BL_RETURN_IF_ERROR(r->file->Append(k));
   BL_ASSIGN_OR_RETURN(r->add, r->file->Finish());
+  return Status::Ok();
+}
+
+// Every key of a change file, over all its buckets: which bucket's merge a row of another
+// engine's file belongs to when its key is one of them (typed equality, as the merge compares).
+class ChangeKeys {
+ public:
+  static Result<ChangeKeys> Make(const Table& t, const std::map<int, BucketChanges>& changes) {
+    ChangeKeys k;
+    k.key_ = t.key;
+    std::vector<uint64_t> hashes;
+    for (const auto& [b, c] : changes) {
+      Part part;
+      part.bucket = b;
+      part.rows = c.rows;
+      for (int col : t.key) part.cols.push_back(c.rows->column(col).get());
+      BL_RETURN_IF_ERROR(HashKeys(part.cols, c.rows->num_rows(), &hashes));
+      const int p = static_cast<int>(k.parts_.size());
+      for (int64_t j = 0; j < c.rows->num_rows(); j++) k.index_.emplace(hashes[j], Entry{p, j});
+      k.parts_.push_back(std::move(part));
+    }
+    return k;
+  }
+
+  const std::vector<int>& key() const { return key_; }
+
+  // The bucket of the change key equal to row `row` of `cols`, or -1.
+  int Find(uint64_t hash, const KeyColumns& cols, int64_t row) const {
+    auto [it, end] = index_.equal_range(hash);
+    for (; it != end; ++it) {
+      const Part& p = parts_[it->second.part];
+      if (KeysEqual(cols, row, p.cols, it->second.row)) return p.bucket;
+    }
+    return -1;
+  }
+
+ private:
+  struct Part {
+    int bucket = 0;
+    std::shared_ptr<arrow::RecordBatch> rows;  // owns cols
+    KeyColumns cols;
+  };
+  struct Entry {
+    int part = 0;
+    int64_t row = 0;
+  };
+  std::vector<int> key_;
+  std::vector<Part> parts_;
+  std::unordered_multimap<uint64_t, Entry> index_;
+};
+
+// A file of another engine (outside the bucket folders) scanned once for rows of the change
+// file's keys: those join their bucket's merge; when there is any, the file is removed and its
+// other rows are written to one new file at the table root.
+struct ForeignRewrite {
+  std::string path;  // as the log names it (the remove action)
+  std::string key;   // its store key
+  int64_t size = 0;
+  int64_t hits = 0;
+  std::map<int, BatchVector> hit_rows;  // bucket -> rows
+  std::unique_ptr<BucketFile> file;     // the rows that stay
+  std::optional<std::string> add;
+};
+
+// The non-hit rows of a file are held until its first hit (most files of a change have none)
+// and written speculatively beyond this many, the file discarded when no hit comes.
+constexpr int64_t kForeignHoldRows = int64_t{1} << 20;
+
+Status ScanForeign(const Table& t, const ChangeKeys& keys, bool use_threads, ForeignRewrite* f) {
+  BL_ASSIGN_OR_RETURN(auto reader, DataFileReader::Open(t, f->key, use_threads));
+  BatchVector held;
+  int64_t held_rows = 0;
+  auto open = [&]() -> Status {
+    if (f->file) return Status::Ok();
+    BL_ASSIGN_OR_RETURN(f->file,
+                        BucketFile::CreateAt(t.lake.get(), "part-binlake-" + NewUuid() + ".parquet",
+                                             t.arrow_schema, Kinds(t), use_threads));
+    for (const auto& h : held) BL_RETURN_IF_ERROR(f->file->Append(h));
+    held.clear();
+    return Status::Ok();
+  };
+  auto keep = [&](std::shared_ptr<arrow::RecordBatch> rows) -> Status {
+    if (!f->file && f->hits == 0 && held_rows + rows->num_rows() <= kForeignHoldRows) {
+      held_rows += rows->num_rows();
+      held.push_back(std::move(rows));
+      return Status::Ok();
+    }
+    BL_RETURN_IF_ERROR(open());
+    return f->file->Append(rows);
+  };
+  std::vector<uint64_t> hashes;
+  std::map<int, std::vector<int64_t>> hit_index;  // bucket -> rows of this batch
+  while (true) {
+    BL_ASSIGN_OR_RETURN(auto batch, reader->Next());
+    if (!batch) break;
+    KeyColumns cols;
+    for (int c : keys.key()) cols.push_back(batch->column(c).get());
+    const int64_t n = batch->num_rows();
+    BL_RETURN_IF_ERROR(HashKeys(cols, n, &hashes));
+    hit_index.clear();
+    int64_t start = 0;  // first row of the run that stays
+    for (int64_t i = 0; i < n; i++) {
+      const int b = keys.Find(hashes[i], cols, i);
+      if (b < 0) continue;
+      hit_index[b].push_back(i);
+      f->hits++;
+      if (i > start) BL_RETURN_IF_ERROR(keep(batch->Slice(start, i - start)));
+      start = i + 1;
+    }
+    if (start < n) BL_RETURN_IF_ERROR(keep(start == 0 ? batch : batch->Slice(start, n - start)));
+    for (auto& [b, rows] : hit_index) {
+      arrow::Int64Builder ib(LakePool());
+      BL_RETURN_IF_ERROR(Check(ib.AppendValues(rows), reader->path()));
+      std::shared_ptr<arrow::Array> idx;
+      BL_RETURN_IF_ERROR(Check(ib.Finish(&idx), reader->path()));
+      arrow::compute::ExecContext ctx(LakePool());
+      auto taken = arrow::compute::Take(batch, idx, arrow::compute::TakeOptions::Defaults(), &ctx);
+      if (!taken.ok()) return Status::Internal(reader->path() + ": " + taken.status().ToString());
+      f->hit_rows[b].push_back(taken->record_batch());
+    }
+  }
+  if (f->hits == 0) {
+    f->file.reset();  // discarded: the file stays as it is
+    return Status::Ok();
+  }
+  BL_RETURN_IF_ERROR(open());
+  BL_ASSIGN_OR_RETURN(f->add, f->file->Finish());  // nullopt when every row was a hit
   return Status::Ok();
 }
 
@@ -573,19 +720,40 @@ class Applier {
         rewrites[i].changes = &c;
         by_bucket[b] = &rewrites[i++];
       }
+      std::vector<ForeignRewrite> foreign;
       for (const auto& [fpath, size] : snap.files) {
-        auto r = by_bucket.find(BucketOfPath(fpath));
+        BL_ASSIGN_OR_RETURN(auto key, DataFileKey(fpath));
+        const int b = BucketOfDataFile(key, t->buckets);
+        if (b < 0) {
+          ForeignRewrite& f = foreign.emplace_back();
+          f.path = fpath;
+          f.key = key;
+          f.size = size;
+          continue;
+        }
+        auto r = by_bucket.find(b);
         if (r != by_bucket.end()) r->second->old_files.emplace_back(fpath, size);
       }
+      const int threads = Threads(o_);
+      BL_RETURN_IF_ERROR(ForeignPass(*t, changes, threads, &foreign, by_bucket).WithContext(path));
       // Buckets in parallel; with fewer buckets than threads each one reads and encodes its
       // columns on Arrow's threads instead.
-      const int threads = Threads(o_);
       const int n = static_cast<int>(rewrites.size());
       BL_RETURN_IF_ERROR(ParallelFor(n, threads, [&](int k) {
         return RewriteBucket(*t, n < threads, &rewrites[k]).WithContext(path);
       }));
       int added = 0, removed = 0;
       uint64_t written = 0, bytes = 0;
+      for (auto& f : foreign) {
+        if (f.hits == 0) continue;
+        actions.push_back(RemoveAction(f.path, f.size));
+        removed++;
+        if (!f.add) continue;
+        actions.push_back(*f.add);
+        added++;
+        written += static_cast<uint64_t>(f.file->rows());
+        bytes += static_cast<uint64_t>(f.file->bytes());
+      }
       for (auto& r : rewrites) {
         for (const auto& w : r.warnings) Warn(path + ": " + w);
         for (const auto& [fpath, size] : r.old_files) {
@@ -606,6 +774,9 @@ class Applier {
         for (auto& r : rewrites) {
           if (r.file) r.file->Keep();
         }
+        for (auto& f : foreign) {
+          if (f.file) f.file->Keep();
+        }
         stats_->files_added += added;
         stats_->files_removed += removed;
         stats_->rows_written += written;
@@ -617,6 +788,27 @@ class Applier {
   }
 
  private:
+  // Files of other engines: each scanned once (in parallel) for rows of the change keys, which
+  // join their bucket's merge (docs/lake.md "Files written by other engines").
+  static Status ForeignPass(const Table& t, const std::map<int, BucketChanges>& changes,
+                            int threads, std::vector<ForeignRewrite>* foreign,
+                            const std::map<int, BucketRewrite*>& by_bucket) {
+    if (foreign->empty() || changes.empty()) return Status::Ok();
+    BL_ASSIGN_OR_RETURN(auto keys, ChangeKeys::Make(t, changes));
+    const int n = static_cast<int>(foreign->size());
+    BL_RETURN_IF_ERROR(ParallelFor(n, threads, [&](int k) {
+      return ScanForeign(t, keys, n < threads, &(*foreign)[static_cast<size_t>(k)]);
+    }));
+    for (auto& f : *foreign) {
+      for (auto& [b, rows] : f.hit_rows) {
+        auto& dst = by_bucket.at(b)->foreign;
+        dst.insert(dst.end(), rows.begin(), rows.end());
+      }
+      f.hit_rows.clear();
+    }
+    return Status::Ok();
+  }
+
   // The table's own bucket count and schema; a different schema version must have equal columns.
   Status LoadTableState(const DeltaSnapshot& snap, int file_version, Table* t) {
     auto b = snap.configuration.find("binlake.buckets");

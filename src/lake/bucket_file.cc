@@ -171,6 +171,16 @@ Result<std::unique_ptr<BucketFile>> BucketFile::Create(store::ObjectStore* table
                                                     use_threads));
 }
 
+Result<std::unique_ptr<BucketFile>> BucketFile::CreateAt(store::ObjectStore* table, std::string rel,
+                                                         std::shared_ptr<arrow::Schema> schema,
+                                                         std::vector<ValueKind> kinds,
+                                                         bool use_threads) {
+  std::string path = table->uri() + "/" + rel;
+  return std::unique_ptr<BucketFile>(new BucketFile(table, -1, std::move(rel), std::move(path),
+                                                    std::move(schema), std::move(kinds),
+                                                    use_threads));
+}
+
 Status BucketFile::Open(const arrow::RecordBatch& sample) {
   BL_ASSIGN_OR_RETURN(out_, CreateArrowOutput(*store_, rel_));
   parquet::WriterProperties::Builder props;

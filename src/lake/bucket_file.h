@@ -47,10 +47,10 @@ class FileStats {
   int64_t rows_ = 0;
 };
 
-// `<table>/bucket=NNNN/part-<uuid>.parquet`, ZSTD. The writer opens with the first batch, which
-// chooses the encodings: dictionary only for a column whose sample repeats values (a dictionary
-// of unique values makes the file bigger and the write slower). Removed when destroyed unless
-// Keep() was called (after the commit that names it).
+// `<table>/bucket=NNNN/part-<uuid>.parquet` (or CreateAt's path), ZSTD. The writer opens with the
+// first batch, which chooses the encodings: dictionary only for a column whose sample repeats
+// values (a dictionary of unique values makes the file bigger and the write slower). Removed when
+// destroyed unless Keep() was called (after the commit that names it).
 class BucketFile {
  public:
   // `use_threads`: encode the columns of a row group in parallel (Arrow's CPU pool); only for a
@@ -59,6 +59,12 @@ class BucketFile {
   static Result<std::unique_ptr<BucketFile>> Create(store::ObjectStore* table, int bucket,
                                                     std::shared_ptr<arrow::Schema> schema,
                                                     std::vector<ValueKind> kinds, bool use_threads);
+  // The same writer for a file at `rel` in the table (bucket() is -1): the rows that stay of
+  // other engines' files (apply.cc's foreign pass).
+  static Result<std::unique_ptr<BucketFile>> CreateAt(store::ObjectStore* table, std::string rel,
+                                                      std::shared_ptr<arrow::Schema> schema,
+                                                      std::vector<ValueKind> kinds,
+                                                      bool use_threads);
   ~BucketFile();
   BucketFile(const BucketFile&) = delete;
   BucketFile& operator=(const BucketFile&) = delete;

@@ -33,19 +33,22 @@ Result<bool> TryCommitDelta(const std::string& table_uri, int64_t version,
 Result<std::shared_ptr<arrow::Table>> ReadLakeTable(store::ObjectStore& table) {
   BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(table));
   if (snap.version < 0) return Status::NotFound("no Delta table at " + table.uri());
-  std::vector<std::shared_ptr<arrow::Table>> parts;
+  BL_ASSIGN_OR_RETURN(auto schema, ArrowSchemaFromDelta(snap.schema_string));
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
   for (const auto& [path, size] : snap.files) {
-    BL_ASSIGN_OR_RETURN(auto t, ReadParquet(table, path));
-    parts.push_back(std::move(t));
+    BL_ASSIGN_OR_RETURN(auto key, DataFileKey(path));
+    BL_ASSIGN_OR_RETURN(auto t, ReadParquet(table, key));
+    arrow::TableBatchReader reader(*t);
+    for (;;) {
+      std::shared_ptr<arrow::RecordBatch> batch;
+      BL_RETURN_IF_ERROR(Check(reader.ReadNext(&batch), table.uri() + "/" + key));
+      if (!batch) break;
+      BL_ASSIGN_OR_RETURN(batch, AlignBatch(batch, schema, table.uri() + "/" + key));
+      batches.push_back(std::move(batch));
+    }
   }
-  if (parts.empty()) {
-    BL_ASSIGN_OR_RETURN(auto schema, ArrowSchemaFromDelta(snap.schema_string));
-    auto empty = arrow::Table::MakeEmpty(schema);
-    if (!empty.ok()) return Status::Internal(empty.status().ToString());
-    return *empty;
-  }
-  auto t = arrow::ConcatenateTables(parts);
-  if (!t.ok()) return Status::Corruption(table.uri() + ": files differ in schema");
+  auto t = arrow::Table::FromRecordBatches(schema, batches);
+  if (!t.ok()) return Status::Internal(table.uri() + ": " + t.status().ToString());
   return *t;
 }
 

@@ -104,6 +104,25 @@ Result<std::shared_ptr<arrow::Table>> ReadLakeTable(const std::string& table_uri
 Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenArrowInput(store::ObjectStore& s,
                                                                     const std::string& key);
 
+// ---- data files of any writer (docs/lake.md "Files written by other engines")
+
+// The store key (relative to the table) of a data file whose path the Delta log names: log paths
+// are URI references, percent-decoded here (`remove` actions keep the log's text). NotSupported
+// for an absolute URI, Corruption for a bad escape.
+Result<std::string> DataFileKey(const std::string& log_path);
+// The bucket of one of binlake's own data files (`bucket=NNNN/...`, NNNN < buckets), from its
+// key; -1 for any other file (another engine's, e.g. Spark's root-level `part-*.parquet`).
+int BucketOfDataFile(const std::string& key, int buckets);
+// A data file's batch as `table` (the table's Arrow schema): columns found by name and cast
+// where a writer chose another Arrow type for the same Delta type (large_utf8, utf8_view,
+// timestamp time zone labels, decimals, narrower integers, nullability). Corruption naming
+// `file` and the column when one is missing or does not convert exactly.
+Result<std::shared_ptr<arrow::RecordBatch>> AlignBatch(
+    const std::shared_ptr<arrow::RecordBatch>& batch, const std::shared_ptr<arrow::Schema>& table,
+    const std::string& file);
+// The Arrow schema of a Delta schemaString of the types binlake writes.
+Result<std::shared_ptr<arrow::Schema>> ArrowSchemaFromDelta(const std::string& schema_string);
+
 // The store view of one lake table: `<lake>/<schema>/<table>/`.
 std::unique_ptr<store::ObjectStore> LakeTableStore(std::shared_ptr<store::ObjectStore> lake,
                                                    const std::string& schema,

@@ -43,6 +43,5 @@ Result<std::shared_ptr<arrow::Table>> ReadParquet(store::ObjectStore& s, const s
 // table that is not there must not create its folder).
 Result<std::shared_ptr<store::ObjectStore>> OpenTableStore(const std::string& uri,
                                                            const store::StoreOptions& options);
-Result<std::shared_ptr<arrow::Schema>> ArrowSchemaFromDelta(const std::string& schema_string);
 
 }  // namespace binlake::lake

@@ -47,9 +47,11 @@ struct TableWork {
   std::shared_ptr<store::ObjectStore> lake_store;  // the lake table's store
   std::string lake_dir;                            // its URI (messages)
   std::vector<std::string> lake_columns;           // names in the Delta schema's order
+  std::shared_ptr<arrow::Schema> lake_schema;      // their Arrow types; null: read as stored
   bool bucketed = false;                           // binlake.buckets is set: bucket=NNNN folders
   int buckets = 1;
   bool comparable = false;  // both sides with the same columns: rows compare by key
+  bool diffed = false;      // pass 2 ran already (files outside the bucket folders)
   // Per bucket; the extra last slot holds lake files outside the bucket folders.
   std::vector<Checksum> source_sums, lake_sums;
 
@@ -145,7 +147,8 @@ int BucketOfPath(const TableWork& t, const std::string& path) {
 // one record batch at a time, columns in the Delta schema's order.
 Status ReadLakeRows(const TableWork& t, const std::set<int>* only, const BatchFn& fn) {
   std::vector<int> buckets;
-  for (const auto& [path, size] : t.lake->files) {
+  for (const auto& [log_path, size] : t.lake->files) {
+    BL_ASSIGN_OR_RETURN(const std::string path, lake::DataFileKey(log_path));
     const int bucket = BucketOfPath(t, path);
     if (only && only->count(bucket) == 0) continue;
     const std::string full = t.lake_dir + "/" + path;
@@ -170,7 +173,12 @@ Status ReadLakeRows(const TableWork& t, const std::set<int>* only, const BatchFn
       if (!st.ok()) return Status::Corruption(full + ": " + st.ToString());
       if (!batch) break;
       Arrays columns;
-      for (int f : fields) columns.push_back(batch->column(f));
+      if (t.lake_schema) {  // other writers' Arrow types read as the table's (lake::AlignBatch)
+        BL_ASSIGN_OR_RETURN(batch, lake::AlignBatch(batch, t.lake_schema, full));
+        columns = batch->columns();
+      } else {
+        for (int f : fields) columns.push_back(batch->column(f));
+      }
       buckets.assign(static_cast<size_t>(batch->num_rows()), bucket);
       BL_RETURN_IF_ERROR(fn(columns, buckets));
     }
@@ -257,7 +265,7 @@ class RowDiffer {
           if (mine[c] != e.columns[c]) d.columns.push_back(t_.source->columns[c].name);
         }
         Report(std::move(key), std::move(d));
-      } else if (e.lake_bucket != buckets[i]) {
+      } else if (e.lake_bucket != buckets[i] && e.lake_bucket != t_.buckets) {
         d.kind = RowDiff::Kind::kWrongBucket;
         d.lake_bucket = LakeBucket(e.lake_bucket);
         d.source_bucket = buckets[i];
@@ -277,7 +285,7 @@ class RowDiffer {
       if (e.source_copies != e.lake_copies) {
         d.kind = e.source_copies > e.lake_copies ? RowDiff::Kind::kMissingInLake
                                                  : RowDiff::Kind::kExtraInLake;
-      } else if (e.lake_bucket != e.source_bucket) {
+      } else if (e.lake_bucket != e.source_bucket && e.lake_bucket != t_.buckets) {
         d.kind = RowDiff::Kind::kWrongBucket;
         d.lake_bucket = LakeBucket(e.lake_bucket);
         d.source_bucket = e.source_bucket;
@@ -310,7 +318,8 @@ class RowDiffer {
     std::vector<uint64_t> columns;  // hash of each of its columns
   };
 
-  // -1 for the slot of the files outside the bucket folders.
+  // -1 for the slot of the files outside the bucket folders (other engines' files: their rows
+  // may hold any key, so they are never in a wrong bucket).
   int LakeBucket(int slot) const { return slot == t_.buckets ? -1 : slot; }
 
   std::string_view Column(size_t c) const {
@@ -411,6 +420,8 @@ Status Prepare(const std::shared_ptr<store::ObjectStore>& lake_root, TableWork* 
     if (schema.is_discarded() || !schema.contains("fields") || !schema["fields"].is_array()) {
       return Status::Corruption(t->lake_dir + ": the Delta schemaString is not a struct schema");
     }
+    auto arrow_schema = lake::ArrowSchemaFromDelta(t->lake->schema_string);
+    if (arrow_schema.ok()) t->lake_schema = *arrow_schema;
     for (const auto& f : schema["fields"]) {
       t->lake_columns.push_back(f.value("name", ""));
       lake_types.push_back(f.contains("type") && f["type"].is_string()
@@ -454,8 +465,13 @@ Status Prepare(const std::shared_ptr<store::ObjectStore>& lake_root, TableWork* 
   return Status::Ok();
 }
 
+Status Diffs(const VerifyOptions& o, source::Snapshot* snapshot, TableWork* t);
+
 // Pass 1 of one table: both sides' bucket checksums (the lake read beside the source's SELECT).
-Status Checksums(source::Snapshot* snapshot, TableWork* t) {
+// Rows in files outside the bucket folders (other engines' writes) may belong to any bucket:
+// then the differing buckets and those files are compared by key at once (pass 2), and the table
+// is equal when no row differs.
+Status Checksums(const VerifyOptions& o, source::Snapshot* snapshot, TableWork* t) {
   Status lake_status;
   std::thread lake_reader;
   if (t->lake) {
@@ -494,22 +510,32 @@ Status Checksums(source::Snapshot* snapshot, TableWork* t) {
     r.status = TableStatus::kMissing;
     return Status::Ok();
   }
-  const uint64_t outside = t->lake_sums.back().rows;
-  if (outside > 0) {
-    r.problems.push_back(std::to_string(outside) +
-                         " lake rows are in data files outside the bucket=NNNN folders");
-  }
   for (size_t b = 0; b < t->source_sums.size(); b++) {
     if (!(t->source_sums[b] == t->lake_sums[b])) r.differing_buckets.push_back(static_cast<int>(b));
   }
   r.status =
       r.problems.empty() && r.differing_buckets.empty() ? TableStatus::kOk : TableStatus::kDiff;
+  const uint64_t outside = t->lake_sums.back().rows;
+  if (outside > 0 && t->comparable && r.problems.empty()) {
+    BL_RETURN_IF_ERROR(Diffs(o, snapshot, t));
+    if (r.differing_rows == 0) {
+      r.status = TableStatus::kOk;
+      r.differing_buckets.clear();
+      r.note = std::to_string(outside) +
+               " rows are in files of other engines outside the bucket folders";
+    }
+  } else if (outside > 0 && r.problems.empty()) {
+    r.problems.push_back(std::to_string(outside) +
+                         " lake rows are in data files outside the bucket=NNNN folders");
+    r.status = TableStatus::kDiff;
+  }
   return Status::Ok();
 }
 
 // Pass 2 of one table: the rows of the differing buckets, by key.
 Status Diffs(const VerifyOptions& o, source::Snapshot* snapshot, TableWork* t) {
   const std::set<int> only(t->report.differing_buckets.begin(), t->report.differing_buckets.end());
+  t->diffed = true;
   RowDiffer differ(*t, o.max_diffs);
   BL_RETURN_IF_ERROR(ReadLakeRows(
       *t, &only, [&](const Arrays& c, const std::vector<int>& b) { return differ.AddLake(c, b); }));
@@ -574,7 +600,7 @@ Result<Attempt> CompareChecksums(const VerifyOptions& o) {
     const auto start = Clock::now();
     BL_RETURN_IF_ERROR(Prepare(lake_root, &t));
     if (!t.source && !t.lake) continue;  // an empty _delta_log folder and no source table
-    BL_RETURN_IF_ERROR(Checksums(a.snapshot.get(), &t));
+    BL_RETURN_IF_ERROR(Checksums(o, a.snapshot.get(), &t));
     t.report.seconds = SecondsSince(start);
     a.tables.push_back(std::move(t));
   }
@@ -645,7 +671,7 @@ Result<VerifyReport> VerifyTables(const VerifyOptions& o) {
       report.attempts = attempt;
       report.source_position = a.snapshot->position().ToString();
       for (auto& t : a.tables) {
-        if (t.report.status == TableStatus::kDiff && t.comparable &&
+        if (t.report.status == TableStatus::kDiff && t.comparable && !t.diffed &&
             !t.report.differing_buckets.empty()) {
           const auto diff_start = Clock::now();
           BL_RETURN_IF_ERROR(Diffs(o, a.snapshot.get(), &t));

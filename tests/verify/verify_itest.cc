@@ -419,6 +419,41 @@ TEST_F(VerifyTest, ARowInTheWrongBucketFolderIsReported) {
   EXPECT_EQ(t->diffs[0].source_bucket, std::stoi(bucket.substr(7)));
 }
 
+// Files of other engines (Spark, delta-rs) sit outside the bucket folders and may hold rows of
+// any bucket: the right rows there are equal, a duplicate there is a difference.
+TEST_F(VerifyTest, RowsInOtherEnginesFilesOutsideTheBucketsAreEqual) {
+  for (const std::string table : {"acct", "views"}) {
+    SCOPED_TRACE(table);
+    const std::string dir = pipeline_->TableDir(table);
+    auto snap = lake::ReadDeltaLog(dir);
+    ASSERT_OK(snap);
+    const auto [path, size] = *snap->files.begin();
+    ASSERT_EQ(link((dir + "/" + path).c_str(), (dir + "/part-00000 spark.parquet").c_str()), 0);
+    ASSERT_OK(CommitActions(table, {Remove(path), Add("part-00000%20spark.parquet", size)}));
+    auto r = Verify();
+    ASSERT_OK(r);
+    const TableReport* t = Find(*r, table);
+    EXPECT_EQ(t->status, TableStatus::kOk) << (t->diffs.empty() ? "" : t->diffs[0].Describe());
+    EXPECT_TRUE(t->diffs.empty());
+    EXPECT_NE(t->note.find("outside the bucket folders"), std::string::npos) << t->note;
+    CliRun c = Binlake("verify --config " + pipeline_->config(), pipeline_->dir());
+    EXPECT_EQ(c.code, 0) << c.out << c.err;
+
+    // The same rows twice: once in their bucket, once in another engine's file.
+    ASSERT_OK(CommitActions(table, {Add(path, size)}));
+    r = Verify();
+    ASSERT_OK(r);
+    t = Find(*r, table);
+    EXPECT_EQ(t->status, TableStatus::kDiff);
+    ASSERT_FALSE(t->diffs.empty());
+    EXPECT_EQ(t->diffs[0].kind, Kind::kExtraInLake) << t->diffs[0].Describe();
+    ASSERT_OK(CommitActions(table, {Remove("part-00000%20spark.parquet")}));
+    r = Verify();
+    ASSERT_OK(r);
+    EXPECT_EQ(Find(*r, table)->status, TableStatus::kOk);
+  }
+}
+
 TEST_F(VerifyTest, ATableOnOneSideOnlyIsMissing) {
   ASSERT_OK(db_->Exec("CREATE TABLE verify_it.fresh (id INT PRIMARY KEY)"));
   ASSERT_OK(db_->Exec("CREATE TABLE verify_it.empty (id INT PRIMARY KEY)"));
