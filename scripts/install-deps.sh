@@ -3,7 +3,8 @@
 set -euo pipefail
 APT_PKGS=(cmake ninja-build g++ clang clang-format clang-tidy libclang-rt-14-dev libgtest-dev
   libmariadb-dev mariadb-server mariadb-client libzstd-dev zlib1g-dev libtomlplusplus-dev
-  nlohmann-json3-dev libssl-dev libcurl4-openssl-dev pkg-config libcpp-httplib-dev)
+  nlohmann-json3-dev libssl-dev libcurl4-openssl-dev pkg-config libcpp-httplib-dev
+  openjdk-17-jre-headless)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -45,7 +45,6 @@ import sys
 import time
 
 APP = "binlake"
-EMPTY_SENTINEL = "\u0001binlake-empty-string\u0001"
 LOAD_RE = re.compile(r"^LOAD[0-9A-F]{8}\.csv$")
 CDC_RE = re.compile(r"^\d{8}-\d{9}-(\d{10})\.csv$")
 
@@ -373,7 +372,10 @@ class TableShape:
 def read_csv(spark, F, uris, shape, dialect, has_op):
     """A DataFrame of the files' records: _op (if any), _file, _row, then the lake columns.
 
-    _row orders the records of one file (each file is read whole by one task, in order)."""
+    The files are parsed here, one whole file per task (files are read in parallel; _row orders
+    the records of one file). Spark's own CSV reader is not exact for binlake's files: it drops
+    NUL characters inside quoted multi-line fields, and with a NULL token other than the empty
+    field it cannot tell the token quoted (a string) from unquoted (NULL)."""
     from pyspark.sql import types as T
     fields = []
     if has_op:
@@ -382,46 +384,32 @@ def read_csv(spark, F, uris, shape, dialect, has_op):
         fields.append("_ts")
     text_names = [f"_c{i}" for i in range(len(shape.names))]
     fields += text_names
-    schema = T.StructType([T.StructField(n, T.StringType(), True) for n in fields])
-    if dialect["null_value"] == "":
-        # Spark's reader: an unquoted empty field is the NULL token; a quoted one ("") comes
-        # back as emptyValue, so the empty string and NULL stay apart.
-        df = (spark.read.schema(schema)
-              .option("sep", dialect["delimiter"]).option("quote", '"').option("escape", '"')
-              .option("multiLine", "true").option("mode", "FAILFAST")
-              .option("header", "true" if dialect["header"] else "false")
-              .option("nullValue", "").option("emptyValue", EMPTY_SENTINEL)
-              .option("ignoreLeadingWhiteSpace", "false")
-              .option("ignoreTrailingWhiteSpace", "false")
-              .option("encoding", "UTF-8").csv(uris))
-        df = df.select(*[F.when(F.col(n) == EMPTY_SENTINEL, F.lit("")).otherwise(F.col(n)).alias(n)
-                         for n in fields],
-                       F.input_file_name().alias("_file"),
-                       F.monotonically_increasing_id().alias("_row"))
-    else:
-        # Another NULL token: Spark's reader cannot tell a quoted token (the string) from an
-        # unquoted one (NULL), so the files are parsed here, one whole file per task.
-        rdd = spark.sparkContext.binaryFiles(",".join(uris), minPartitions=len(uris))
-        token = dialect["null_value"]
-        delim = dialect["delimiter"]
-        header = dialect["header"]
-        width = len(fields)
+    ship_module(spark)
+    rdd = spark.sparkContext.binaryFiles(",".join(uris), minPartitions=len(uris))
+    token = dialect["null_value"]
+    delim = dialect["delimiter"]
+    header = dialect["header"]
+    width = len(fields)
 
-        def parse(item):
-            path, data = item
-            out = []
+    def parse(item):
+        path, data = item
+        out = []
+        try:
             for i, rec in enumerate(parse_records(data.decode("utf-8"), delim, token)):
                 if i == 0 and header:
                     continue
                 if len(rec) != width:
-                    raise ValueError(f"{path}: record {i + 1} has {len(rec)} fields, "
-                                     f"expected {width}")
+                    raise ValueError(f"record {i + 1} has {len(rec)} fields, expected {width}")
                 out.append(tuple(rec) + (path, i))
-            return out
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path}: {e}; the file is not a staging CSV of this dialect "
+                             "([capture.csv], docs/staging.md)") from None
+        return out
 
-        schema = T.StructType(list(schema.fields) + [T.StructField("_file", T.StringType()),
-                                                     T.StructField("_row", T.LongType())])
-        df = spark.createDataFrame(rdd.flatMap(parse), schema)
+    schema = T.StructType([T.StructField(n, T.StringType(), True) for n in fields] +
+                          [T.StructField("_file", T.StringType()),
+                           T.StructField("_row", T.LongType())])
+    df = spark.createDataFrame(rdd.flatMap(parse), schema)
     cols = []
     if has_op:
         cols.append(F.col("_op"))
@@ -431,50 +419,53 @@ def read_csv(spark, F, uris, shape, dialect, has_op):
     return df.select(*cols)
 
 
+_FIELD_RE = {}
+_SHIPPED = []
+
+
+def ship_module(spark):
+    """The parser runs on the executors: as a script (spark-submit, Glue) the job's functions
+    travel by value; imported as a module (tests, notebooks) the module file must travel too."""
+    if __name__ != "__main__" and not _SHIPPED:
+        spark.sparkContext.addPyFile(os.path.abspath(__file__))
+        _SHIPPED.append(True)
+
+
 def parse_records(text, delim, null_token):
     """RFC 4180 records of binlake's dialect (records end with \\n; a field is quoted with \"
     doubled inside): a quoted field is always a string, an unquoted one equal to the NULL token
-    is None."""
-    i, n = 0, len(text)
+    is None. Each field is one match of a compiled pattern (the scanning runs in C)."""
+    pat = _FIELD_RE.get(delim)
+    if pat is None:
+        d = re.escape(delim)
+        pat = re.compile(r'"((?:[^"]*"")*[^"]*)"(' + d + r'|\n|$)|([^' + d + r'"\n]*)(' + d +
+                         r'|\n|$)', re.S)
+        _FIELD_RE[delim] = pat
+    match = pat.match
+    n = len(text)
+    pos = 0
     rec = []
-    while i < n:
-        if text[i] == '"':
-            buf = []
-            j = i + 1
-            while True:
-                k = text.find('"', j)
-                if k < 0:
-                    raise ValueError("an unterminated quoted field")
-                buf.append(text[j:k])
-                if k + 1 < n and text[k + 1] == '"':
-                    buf.append('"')
-                    j = k + 2
-                    continue
-                break
-            rec.append("".join(buf))
-            i = k + 1
-            if i < n and text[i] not in (delim, "\n"):
-                raise ValueError("a quoted field followed by text")
+    while pos < n:
+        m = match(text, pos)
+        if m is None:
+            raise ValueError(f"bad quoting at character {pos}")
+        q, qend, u, uend = m.groups()
+        if q is not None:
+            rec.append(q.replace('""', '"') if '"' in q else q)
+            end = qend
         else:
-            k = i
-            while k < n and text[k] != delim and text[k] != "\n":
-                k += 1
-            v = text[i:k]
-            rec.append(None if v == null_token else v)
-            i = k
-        if i >= n or text[i] == "\n":
+            rec.append(None if u == null_token else u)
+            end = uend
+        pos = m.end()
+        if end != delim:  # "\n" or the end of the text: the record is complete
             yield rec
             rec = []
-            i += 1
-            if i >= n:
-                return
-            continue
-        i += 1  # the delimiter
-        if i >= n or text[i] == "\n":  # a last empty field
+        elif pos >= n:  # a delimiter at the very end: one more, empty field
             rec.append(None if null_token == "" else "")
             yield rec
             rec = []
-            i += 1
+    if rec:
+        yield rec
 
 
 # ---------------------------------------------------------------------------------------------
