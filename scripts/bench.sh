@@ -5,7 +5,8 @@
 # Then the capture (bench/capture_bench.py), the apply next to DuckDB (bench/apply_bench.py) and the
 # commit-to-lake latency (bench/lake_latency.py; LAKE_LATENCY_QUICK=1: its quick mode), and the
 # staging and lake throughput on a private S3 server vs local disk (bench/s3_bench.py).
-# BENCH_ONLY=lake runs only the lake latency, BENCH_ONLY=s3 only the S3 benchmark.
+# BENCH_ONLY=lake runs only the lake latency, BENCH_ONLY=s3 only the S3 benchmark, BENCH_ONLY=spark
+# only binlake's apply vs the Spark job (bench/spark_bench.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-${BENCH_ROWS:-2000000}}
@@ -17,6 +18,12 @@ s3_bench() {
   python3 bench/s3_bench.py "$BUILD/binlake" "$BUILD/staging_gen" "$PWD/$BUILD/s3-bench" ${S3_BENCH_ROWS:+"$S3_BENCH_ROWS"}
 }
 if [ "${BENCH_ONLY:-}" = s3 ]; then s3_bench; exit; fi
+# binlake's apply vs the Spark job (bench/spark_bench.py) on a 10M-row table (SPARK_BENCH_ROWS),
+# 1% changed; SPARK_BENCH_QUICK=1 for a 200,000-row smoke run. Needs no MariaDB.
+spark_bench() {
+  python3 bench/spark_bench.py "$BUILD/binlake" "$BUILD/staging_gen" "$PWD/$BUILD/spark-bench" ${SPARK_BENCH_ROWS:+"$SPARK_BENCH_ROWS"}
+}
+if [ "${BENCH_ONLY:-}" = spark ]; then spark_bench; exit; fi
 DIR=$PWD/$BUILD/bench-mariadb
 PORT=${BENCH_PORT:-3319}
 scripts/mariadb.sh start "$DIR" "$PORT" >/dev/null
@@ -95,3 +102,5 @@ python3 bench/apply_bench.py "$BUILD/binlake" "$BUILD/staging_gen" "$PWD/$BUILD/
 lake_latency
 # Staging and lake on S3 vs local disk.
 s3_bench
+# binlake vs the Spark job on the same staging files and table.
+spark_bench

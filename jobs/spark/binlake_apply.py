@@ -622,6 +622,8 @@ def apply_changes(spark, F, lake, t, names, dialect, stats):
     changes = read_csv(spark, F, uris, shape, dialect, has_op=True)
     seq_map = F.create_map(*[x for n, s in seq_of.items() for x in (F.lit(n), F.lit(s))])
     changes = changes.withColumn("_seq", seq_map[F.element_at(F.split("_file", "/"), -1)])
+    # Parsed once: the check below and the MERGE (which reads its source twice) reuse it.
+    changes = changes.localCheckpoint(eager=True)
     bad = changes.filter(~F.col("_op").isin("I", "U", "D") | F.col("_seq").isNull()).limit(1)
     bad_rows = bad.collect()
     if bad_rows:

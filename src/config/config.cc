@@ -234,7 +234,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
   }
   Config c;
   c.path = origin;
-  BL_RETURN_IF_ERROR(CheckKeys(root, {"source", "start", "capture", "lake", "s3", "spark"}, "", origin));
+  BL_RETURN_IF_ERROR(
+      CheckKeys(root, {"source", "start", "capture", "lake", "s3", "spark"}, "", origin));
   if (const toml::node* s3 = root.get("s3")) {
     const toml::table* t = s3->as_table();
     if (t == nullptr) return Status::InvalidArgument(origin + ": s3 must be a table ([s3])");
@@ -286,12 +287,12 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
     BL_RETURN_IF_ERROR(ParseCapture(*cap, origin, &c.capture));
   }
   if (const toml::table* lk = root["lake"].as_table()) {
-    BL_RETURN_IF_ERROR(CheckKeys(
-        *lk,
-        {"path", "buckets", "no_primary_key", "trigger_poll_ms", "trigger_parallelism", "format",
-         "checkpoint_interval", "log_retention_versions", "notify_listen", "notify_token_file",
-         "runner"},
-        "lake", origin));
+    BL_RETURN_IF_ERROR(
+        CheckKeys(*lk,
+                  {"path", "buckets", "no_primary_key", "trigger_poll_ms", "trigger_parallelism",
+                   "format", "checkpoint_interval", "log_retention_versions", "notify_listen",
+                   "notify_token_file", "runner"},
+                  "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "runner", &c.lake.runner, "lake", origin));
     if (c.lake.runner != "builtin" && c.lake.runner != "spark") {
       return Status::InvalidArgument(origin + ": lake.runner '" + c.lake.runner +
@@ -331,8 +332,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
     }
   }
   if (const toml::table* sp = root["spark"].as_table()) {
-    BL_RETURN_IF_ERROR(CheckKeys(*sp, {"submit", "job", "args", "staging", "lake", "max_files"},
-                                 "spark", origin));
+    BL_RETURN_IF_ERROR(
+        CheckKeys(*sp, {"submit", "job", "args", "staging", "lake", "max_files"}, "spark", origin));
     BL_RETURN_IF_ERROR(Get(*sp, "submit", &c.spark.submit, "spark", origin));
     BL_RETURN_IF_ERROR(Get(*sp, "job", &c.spark.job, "spark", origin));
     BL_RETURN_IF_ERROR(GetStrings(*sp, "args", &c.spark.args, "spark", origin));

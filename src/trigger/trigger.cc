@@ -294,14 +294,27 @@ class Trigger {
     const auto& csv = o_.apply.csv;
     std::string files;
     for (const auto& k : keys) files += (files.empty() ? "" : ",") + k;
-    std::vector<std::string> argv = {"/bin/sh", "-c", sp.submit + " \"$@\"", "sh", sp.job,
-                                     "--staging", sp.staging.empty() ? o_.staging : sp.staging,
-                                     "--lake", sp.lake.empty() ? o_.apply.lake : sp.lake,
-                                     "--files", files, "--delimiter", std::string(1, csv.delimiter),
-                                     "--null-value", csv.null_value, "--header",
-                                     csv.header ? "true" : "false", "--include-op-for-full-load",
+    std::vector<std::string> argv = {"/bin/sh",
+                                     "-c",
+                                     sp.submit + " \"$@\"",
+                                     "sh",
+                                     sp.job,
+                                     "--staging",
+                                     sp.staging.empty() ? o_.staging : sp.staging,
+                                     "--lake",
+                                     sp.lake.empty() ? o_.apply.lake : sp.lake,
+                                     "--files",
+                                     files,
+                                     "--delimiter",
+                                     std::string(1, csv.delimiter),
+                                     "--null-value",
+                                     csv.null_value,
+                                     "--header",
+                                     csv.header ? "true" : "false",
+                                     "--include-op-for-full-load",
                                      csv.include_op_for_full_load ? "true" : "false",
-                                     "--timestamp-column", csv.timestamp_column};
+                                     "--timestamp-column",
+                                     csv.timestamp_column};
     argv.insert(argv.end(), sp.args.begin(), sp.args.end());
     std::vector<char*> cargv;
     for (auto& a : argv) cargv.push_back(a.data());
@@ -327,15 +340,13 @@ class Trigger {
     }
     close(out[0]);
     int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0) {
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
       const int code = pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      return Status::Internal("the Spark job (" + sp.job + ") failed with exit " +
-                              std::to_string(code) + " on " + std::to_string(keys.size()) +
-                              " files from " + keys.front() +
-                              (code == 127 ? "; the [spark] submit command was not found"
-                                           : "; its error is above") +
-                              "; fix it and restart the trigger (applied files are kept)");
+      return Status::Internal(
+          "the Spark job (" + sp.job + ") failed with exit " + std::to_string(code) + " on " +
+          std::to_string(keys.size()) + " files from " + keys.front() +
+          (code == 127 ? "; the [spark] submit command was not found" : "; its error is above") +
+          "; fix it and restart the trigger (applied files are kept)");
     }
     // The job's last stdout line is its JSON summary.
     nlohmann::json summary;

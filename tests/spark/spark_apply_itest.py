@@ -254,6 +254,13 @@ def main():
         fail(f"re-running the Spark job made new versions: {before} -> {versions(lake_b)}")
     same_tables(lake_a, lake_b, "lake B after the re-runs")
 
+    # Bad input: one line naming the file, exit 1, the table unchanged.
+    missing = f"{DB}/every/20990101-000000000-9999999999.csv"
+    rc = job.main(["--config", cfg, "--lake", lake_b, "--files", missing])
+    if rc != 1 or versions(lake_b) != before:
+        fail(f"the job on a missing staging file: exit {rc} (expected 1), versions "
+             f"{versions(lake_b)} (expected {before})")
+
     # 5. Lake C: the Spark full load, then rounds of change files by binlake and Spark in turn.
     cfg_c = with_lake(cfg, lake_a, lake_c, os.path.join(tmp, "lakeC.toml"))
     run_job("--config", cfg, "--lake", lake_c, "--files",
