@@ -317,6 +317,7 @@ class Trigger {
                                      csv.timestamp_column};
     argv.insert(argv.end(), sp.args.begin(), sp.args.end());
     std::vector<char*> cargv;
+    cargv.reserve(argv.size() + 1);
     for (auto& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
     int out[2];
