@@ -302,6 +302,15 @@ def main():
         p = binlake("trigger", "--config", cfg_d, "--runner", "spark", "--once", check=False)
         if p.returncode != 0 or "spark job:" in p.stderr:
             fail(f"a second trigger --runner spark started a job or failed:\n{p.stderr[-2000:]}")
+    # A failing job: one line naming it, a non-zero exit, nothing committed.
+    lake_e = os.path.join(tmp, "lakeE")
+    cfg_e = with_lake(cfg, lake_a, lake_e, os.path.join(tmp, "lakeE.toml"),
+                      '\n[spark]\nsubmit = "false"\n')
+    p = binlake("trigger", "--config", cfg_e, "--runner", "spark", "--once", check=False)
+    made = [t for t in TABLES if os.path.isdir(os.path.join(lake_e, DB, t, "_delta_log"))]
+    if p.returncode == 0 or "failed with exit 1" not in p.stderr or made:
+        fail(f"a failing Spark job: exit {p.returncode}, tables made {made}:"
+             f"\n{p.stderr[-2000:]}")
     print(f"spark_apply: seed {SEED}: failures {len(failures)}", flush=True)
     finish(1 if failures else 0)
 
