@@ -44,7 +44,7 @@ def run(cmd):
         sys.exit(f"bench: {' '.join(cmd)} failed:\n{p.stderr}")
 
 
-def measure(cmd):
+def measure(cmd, env=None):
     """(seconds, peak RSS MiB, stdout, stderr) of cmd. The RSS comes from /usr/bin/time: a child
     forked from this (bigger) python would report this process's RSS as its own peak."""
     with tempfile.TemporaryDirectory() as d:
@@ -52,7 +52,7 @@ def measure(cmd):
         with open(out, "w") as fo, open(err, "w") as fe:
             t0 = time.perf_counter()
             rc = subprocess.call(["/usr/bin/time", "-f", "%M", "-o", tv, *cmd], stdout=fo,
-                                 stderr=fe)
+                                 stderr=fe, env=env)
             seconds = time.perf_counter() - t0
         with open(out) as fo, open(err) as fe, open(tv) as ft:
             stdout, stderr, rss_kib = fo.read(), fe.read(), int(ft.read().split()[-1])

@@ -27,29 +27,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
+
+from apply_bench import measure  # (seconds, peak RSS MiB, stdout, stderr) of a command
 
 QUICK = os.environ.get("SPARK_BENCH_QUICK", "") not in ("", "0")
 HERE = os.path.dirname(os.path.abspath(__file__))
 JOB = os.path.join(HERE, "..", "jobs", "spark", "binlake_apply.py")
 COLS = "id, qty, name, price, created, score, note"
-
-
-def measure(cmd, env=None):
-    """(seconds, peak RSS MiB of the process tree's largest process, stdout, stderr)."""
-    with tempfile.TemporaryDirectory() as d:
-        out, err, tv = (os.path.join(d, n) for n in ("out", "err", "time"))
-        with open(out, "w") as fo, open(err, "w") as fe:
-            t0 = time.perf_counter()
-            rc = subprocess.call(["/usr/bin/time", "-f", "%M", "-o", tv, *cmd], stdout=fo,
-                                 stderr=fe, env=env)
-            seconds = time.perf_counter() - t0
-        with open(out) as fo, open(err) as fe, open(tv) as ft:
-            stdout, stderr, rss = fo.read(), fe.read(), int(ft.read().split()[-1]) / 1024
-    if rc != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed:\n{stderr[-4000:]}")
-    return seconds, rss, stdout, stderr
 
 
 def clone_table(src, dst):

@@ -168,19 +168,9 @@ def main():
     cur = admin.cursor()
     cur.execute(f"DROP DATABASE IF EXISTS `{DB}`")
     cur.execute(f"CREATE DATABASE `{DB}` CHARACTER SET utf8mb4")
-    rr.create_tables(cur)
-    writer = server.connect(DB, autocommit=False, time_zone="+05:30", sql_mode="")
-    work = rr.Workload(rng, writer)
-    work.refresh_keys()
-    for _ in range(40):
-        work.transaction()
-    load_changes = work.stats["changes"]
+    work, load_changes = rr.start_workload(rng, server, cur)
     cols = {t: pipeline.columns(cur, DB, t) for t in TABLES}
-    csv = {"delimiter": rng.choice([",", "|", "\t", ";"]),
-           "null_value": rng.choice(["", "NULL", "\\N"]), "header": rng.random() < 0.5,
-           "include_op_for_full_load": rng.random() < 0.5,
-           "timestamp_column": rng.choice(["", "", "commit_ts"])}
-    buckets = rng.choice([1, 3, 4, 16])
+    csv, buckets = rr.random_dialect(rng)
     print(f"spark_apply: CSV options {json.dumps(csv)}, {buckets} buckets", flush=True)
     tmp = tempfile.mkdtemp(prefix="binlake-spark-")
     staging = os.path.join(tmp, "staging")

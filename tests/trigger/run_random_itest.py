@@ -536,6 +536,28 @@ def create_tables(cur):
         cur.execute(f"CREATE TABLE `{DB}`.`{t}` ({cols}) CHARACTER SET utf8mb4")
 
 
+def start_workload(rng, server, cur):
+    """The tables in DB and their rows before the capture starts (the full load): the workload
+    and the changes made so far."""
+    create_tables(cur)
+    writer = server.connect(DB, autocommit=False, time_zone="+05:30", sql_mode="")
+    work = Workload(rng, writer)
+    work.refresh_keys()
+    for _ in range(40):
+        work.transaction()
+    return work, work.stats["changes"]
+
+
+def random_dialect(rng):
+    """The apply reads staging with the [capture.csv] options: a random dialect each run, and a
+    random bucket count."""
+    csv = {"delimiter": rng.choice([",", "|", "\t", ";"]),
+           "null_value": rng.choice(["", "NULL", "\\N"]), "header": rng.random() < 0.5,
+           "include_op_for_full_load": rng.random() < 0.5,
+           "timestamp_column": rng.choice(["", "", "commit_ts"])}
+    return csv, rng.choice([1, 3, 4, 16])
+
+
 def main():
     print(f"run_random: seed {SEED}, {CHANGES} changes (rerun: run_random_itest.py BINLAKE "
           f"{CHANGES} {SEED})", flush=True)
@@ -545,21 +567,9 @@ def main():
     cur = admin.cursor()
     cur.execute(f"DROP DATABASE IF EXISTS `{DB}`")
     cur.execute(f"CREATE DATABASE `{DB}` CHARACTER SET utf8mb4")
-    create_tables(cur)
-    writer = server.connect(DB, autocommit=False, time_zone="+05:30", sql_mode="")
-    work = Workload(rng, writer)
-    work.refresh_keys()
-    for _ in range(40):  # rows before the capture starts: the full load
-        work.transaction()
-    load_changes = work.stats["changes"]
+    work, load_changes = start_workload(rng, server, cur)
     cols = {t: pipeline.columns(cur, DB, t) for t in TABLES}
-
-    # The apply reads staging with the [capture.csv] options: a random dialect each run.
-    csv = {"delimiter": rng.choice([",", "|", "\t", ";"]),
-           "null_value": rng.choice(["", "NULL", "\\N"]), "header": rng.random() < 0.5,
-           "include_op_for_full_load": rng.random() < 0.5,
-           "timestamp_column": rng.choice(["", "", "commit_ts"])}
-    buckets = rng.choice([1, 3, 4, 16])
+    csv, buckets = random_dialect(rng)
     print(f"run_random: CSV options {json.dumps(csv)}, {buckets} buckets", flush=True)
     tmp = tempfile.mkdtemp(prefix="binlake-random-")
     p = pipeline.Placement(tmp, DB, "run_random")
