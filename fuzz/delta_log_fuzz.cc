@@ -41,8 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view commit = in.substr(0, cut);
     char name[64];
     std::snprintf(name, sizeof name, "/_delta_log/%020d.json", version);
-    std::ofstream(table + name, std::ios::binary).write(commit.data(),
-                                                       static_cast<std::streamsize>(commit.size()));
+    std::ofstream(table + name, std::ios::binary)
+        .write(commit.data(), static_cast<std::streamsize>(commit.size()));
     in = cut == std::string_view::npos ? std::string_view() : in.substr(cut + kSplit.size());
   }
   auto snap = binlake::lake::ReadDeltaLog(table);
