@@ -137,11 +137,16 @@ def duck(kind, files, csv, out):
     return json.loads(stdout)["seconds"], rss
 
 
-def same_rows(binlake_files, duck_out):
+def same_rows(a_files, b_files):
+    """(count and hash sum of side A, of side B, whether both hold exactly the same rows): each
+    side a Parquet file or a list of them (read by column name)."""
     import duckdb
     con = duckdb.connect()
-    a = f"read_parquet({json.dumps(binlake_files)})".replace('"', "'")
-    b = f"read_parquet('{duck_out}')"
+
+    def scan(files):
+        return f"read_parquet({json.dumps(files)}, union_by_name = true)".replace('"', "'")
+
+    a, b = scan(a_files), scan(b_files)
     q = f"SELECT count(*), sum(hash({COLS})) FROM {{}}"
     ra = con.execute(q.format(a)).fetchone()
     rb = con.execute(q.format(b)).fetchone()

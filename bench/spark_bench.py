@@ -28,12 +28,11 @@ import shutil
 import subprocess
 import sys
 
-from apply_bench import measure  # (seconds, peak RSS MiB, stdout, stderr) of a command
+from apply_bench import measure, same_rows  # shared with binlake's apply benchmark
 
 QUICK = os.environ.get("SPARK_BENCH_QUICK", "") not in ("", "0")
 HERE = os.path.dirname(os.path.abspath(__file__))
 JOB = os.path.join(HERE, "..", "jobs", "spark", "binlake_apply.py")
-COLS = "id, qty, name, price, created, score, note"
 
 
 def clone_table(src, dst):
@@ -54,20 +53,6 @@ def active_files(table):
     from deltalake import DeltaTable
     t = DeltaTable(table)
     return t.version(), sorted(t.file_uris()), t.transaction_version("binlake:bench.t")
-
-
-def same_rows(a_files, b_files):
-    import duckdb
-    con = duckdb.connect()
-    a = f"read_parquet({json.dumps(a_files)}, union_by_name = true)".replace('"', "'")
-    b = f"read_parquet({json.dumps(b_files)}, union_by_name = true)".replace('"', "'")
-    q = f"SELECT count(*), sum(hash({COLS})) FROM {{}}"
-    ra, rb = con.execute(q.format(a)).fetchone(), con.execute(q.format(b)).fetchone()
-    d1 = con.execute(f"SELECT count(*) FROM (SELECT {COLS} FROM {a} EXCEPT ALL "
-                     f"SELECT {COLS} FROM {b})").fetchone()[0]
-    d2 = con.execute(f"SELECT count(*) FROM (SELECT {COLS} FROM {b} EXCEPT ALL "
-                     f"SELECT {COLS} FROM {a})").fetchone()[0]
-    return ra, rb, d1 == 0 and d2 == 0
 
 
 def main():
