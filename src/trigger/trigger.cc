@@ -488,9 +488,18 @@ Status RunTrigger(const TriggerOptions& options, const std::atomic<bool>* stop,
     stats->notify_port = notify->port();
     log("listening for bucket notifications on " + no.host + ":" + std::to_string(notify->port()));
   }
+  const int64_t started_ms = NowMs();
   while (true) {
     BL_ASSIGN_OR_RETURN(size_t pending, t.Scan());
     if (options.once && pending == 0 && !t.retrying()) break;
+    if (options.once && options.once_retry_limit_ms > 0 &&
+        NowMs() - started_ms > options.once_retry_limit_ms) {
+      return Status::Unavailable(
+          "tables still failed on store errors after " +
+          std::to_string(options.once_retry_limit_ms / 1000) +
+          " s of retries (see the lines above); their files stay staged and the next start "
+          "applies them");
+    }
     if (stop && stop->load()) break;
     if (pending == 0) t.Wait(stop);
   }

@@ -34,6 +34,9 @@ struct TriggerOptions {
   uint32_t poll_ms = 1000;  // listing safety net besides inotify
   int parallelism = 2;      // tables applied at the same time
   bool once = false;        // apply what is there, then return
+  // With `once`: stop retrying tables that failed on transient store errors after this many
+  // ms and return kUnavailable (their files stay staged for the next start); 0: keep trying.
+  int64_t once_retry_limit_ms = 0;
   // Bucket notifications (docs/s3.md "Bucket notifications"): listen on "host:port" for the
   // store's event messages; each one for a key under the staging URI wakes a listing at once.
   // Events are hints: the listing decides, so lost, repeated or reordered events change nothing.
