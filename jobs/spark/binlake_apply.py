@@ -610,8 +610,9 @@ def apply_changes(spark, F, lake, t, names, dialect, stats):
     for _, n, m in todo:
         v = int(m["schema_version"])
         if v != table_version and not shape.same_lake_columns(TableShape(t.table_schema(v))):
-            raise JobError(f"{t.name}: schema change (version {v}) in {n} - coming with schema "
-                           "evolution")
+            raise JobError(f"{t.name}: schema change (version {v}) in {n}: the Spark job does "
+                           "not follow schema changes; apply this file with `binlake apply`, "
+                           "which moves the table to the new schema, then run the job again")
     seq_of = {}
     uris = []
     for seq, n, _ in todo:

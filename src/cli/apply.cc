@@ -42,6 +42,7 @@ lake::ApplyOptions ApplyOptionsFromConfig(const config::Config& cfg) {
   a.buckets = static_cast<int>(cfg.lake.buckets);
   a.csv = CsvFromConfig(cfg.capture);
   a.reject_without_primary_key = cfg.lake.no_primary_key == "reject";
+  a.keep_dropped_columns = cfg.lake.dropped_columns == "keep";
   a.format = cfg.lake.format == "csv" ? lake::LakeFormat::kCsv : lake::LakeFormat::kDelta;
   a.checkpoints.interval = static_cast<int>(cfg.lake.checkpoint_interval);
   a.checkpoints.log_retention_versions = static_cast<int>(cfg.lake.log_retention_versions);

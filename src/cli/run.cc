@@ -108,6 +108,7 @@ int TriggerCommand(const Args& args) {
   }
   t.once = once;
   t.apply.warn = TriggerLogLine;
+  t.apply.info = TriggerLogLine;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   trigger::TriggerStats stats;
@@ -137,6 +138,7 @@ int RunCommand(const Args& args) {
   // 250 ms; with them it is only the safety net, every trigger_poll_ms.
   if (t.notify_listen.empty()) t.poll_ms = std::min<uint32_t>(t.poll_ms, 250);
   t.apply.warn = TriggerLogLine;
+  t.apply.info = TriggerLogLine;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
 
@@ -172,6 +174,8 @@ int RunCommand(const Args& args) {
   trigger_thread.join();
   if (st.ok()) {
     last.once = true;
+    // A stop does not wait out a store outage: what is left is applied by the next start.
+    last.once_retry_limit_ms = 45000;
     trigger::TriggerStats final_stats;
     Status fin = trigger::RunTrigger(last, nullptr, TriggerLogLine, &final_stats);
     tstats.commits += final_stats.commits.load();

@@ -289,9 +289,9 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
   if (const toml::table* lk = root["lake"].as_table()) {
     BL_RETURN_IF_ERROR(
         CheckKeys(*lk,
-                  {"path", "buckets", "no_primary_key", "trigger_poll_ms", "trigger_parallelism",
-                   "format", "checkpoint_interval", "log_retention_versions", "notify_listen",
-                   "notify_token_file", "runner"},
+                  {"path", "buckets", "no_primary_key", "dropped_columns", "trigger_poll_ms",
+                   "trigger_parallelism", "format", "checkpoint_interval", "log_retention_versions",
+                   "notify_listen", "notify_token_file", "runner"},
                   "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "runner", &c.lake.runner, "lake", origin));
     if (c.lake.runner != "builtin" && c.lake.runner != "spark") {
@@ -307,6 +307,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
     BL_RETURN_IF_ERROR(Get(*lk, "path", &c.lake.path, "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "buckets", &c.lake.buckets, "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "no_primary_key", &c.lake.no_primary_key, "lake", origin));
+    BL_RETURN_IF_ERROR(Get(*lk, "dropped_columns", &c.lake.dropped_columns, "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "trigger_poll_ms", &c.lake.trigger_poll_ms, "lake", origin));
     BL_RETURN_IF_ERROR(
         Get(*lk, "trigger_parallelism", &c.lake.trigger_parallelism, "lake", origin));
@@ -329,6 +330,9 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
     }
     if (c.lake.no_primary_key != "whole-row" && c.lake.no_primary_key != "reject") {
       return Status::InvalidArgument(origin + ": lake.no_primary_key must be whole-row or reject");
+    }
+    if (c.lake.dropped_columns != "keep" && c.lake.dropped_columns != "drop") {
+      return Status::InvalidArgument(origin + ": lake.dropped_columns must be keep or drop");
     }
   }
   if (const toml::table* sp = root["spark"].as_table()) {

@@ -65,6 +65,7 @@ struct LakeConfig {
   std::string path = ".binlake/lake";
   uint32_t buckets = 0;                      // 0: automatic (docs/lake.md)
   std::string no_primary_key = "whole-row";  // whole-row | reject
+  std::string dropped_columns = "keep";      // keep | drop (a DROP COLUMN in the source)
   uint32_t trigger_poll_ms = 1000;
   uint32_t trigger_parallelism = 2;
   std::string runner = "builtin";       // builtin | spark: who applies the files (docs/spark.md)

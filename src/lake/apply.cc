@@ -43,8 +43,11 @@ struct Table {
   const StagedTable* st = nullptr;           // where its staging files are
   std::unique_ptr<store::ObjectStore> lake;  // the lake table's store
   std::string schema, table, dir;            // dir: the lake table's URI (messages)
-  staging::TableSchema ts;
+  staging::TableSchema ts;                   // the staging schema version of the rows being read
   int schema_version = 0;
+  // The lake's columns: ts's columns, then (after a DROP COLUMN with dropped_columns = "keep")
+  // columns the source no longer has, NULL in every row written since.
+  std::vector<std::string> names;
   std::vector<LakeType> types;
   std::shared_ptr<arrow::Schema> arrow_schema;
   std::vector<int> key;  // column indexes of the key (all columns without a primary key)
@@ -56,12 +59,14 @@ Status InitTable(const ApplyOptions& o, int version, Table* t) {
   BL_ASSIGN_OR_RETURN(t->ts, StagedSchema(*t->st, version));
   t->schema_version = version;
   t->types.clear();
+  t->names.clear();
   arrow::FieldVector fields;
   std::vector<std::pair<int, int>> pk;
   for (size_t i = 0; i < t->ts.columns.size(); i++) {
     const auto& c = t->ts.columns[i];
     BL_ASSIGN_OR_RETURN(auto type, MapColumn(c));
     fields.push_back(arrow::field(c.name, type.arrow, true));
+    t->names.push_back(c.name);
     t->types.push_back(std::move(type));
     if (c.pk_position >= 0) pk.emplace_back(c.pk_position, static_cast<int>(i));
   }
@@ -80,10 +85,60 @@ Status InitTable(const ApplyOptions& o, int version, Table* t) {
   return Status::Ok();
 }
 
+// The lake table's columns as its Delta schema names them.
+struct LakeColumns {
+  std::vector<std::string> names;
+  std::vector<LakeType> types;
+};
+
+Result<LakeColumns> LakeColumnsOf(const DeltaSnapshot& snap, const std::string& dir) {
+  const std::string& schema_string = snap.schema_string;
+  auto arrow_schema = ArrowSchemaFromDelta(schema_string);
+  if (!arrow_schema.ok()) return arrow_schema.status().WithContext(dir);
+  const json fields = json::parse(schema_string).at("fields");
+  LakeColumns out;
+  for (int i = 0; i < (*arrow_schema)->num_fields(); i++) {
+    const auto& field = (*arrow_schema)->field(i);
+    LakeType l;
+    l.arrow = field->type();
+    l.delta = fields.at(static_cast<size_t>(i)).value("type", "");
+    switch (l.arrow->id()) {
+      case arrow::Type::DECIMAL128:
+        l.kind = ValueKind::kDecimal;
+        break;
+      case arrow::Type::FLOAT:
+        l.kind = ValueKind::kFloat;
+        break;
+      case arrow::Type::DOUBLE:
+        l.kind = ValueKind::kDouble;
+        break;
+      case arrow::Type::DATE32:
+        l.kind = ValueKind::kDate;
+        break;
+      case arrow::Type::TIMESTAMP:
+        l.kind = static_cast<const arrow::TimestampType&>(*l.arrow).timezone().empty()
+                     ? ValueKind::kTimestampNtz
+                     : ValueKind::kTimestamp;
+        break;
+      case arrow::Type::STRING:
+        l.kind = ValueKind::kString;
+        break;
+      case arrow::Type::BINARY:
+        l.kind = ValueKind::kBinary;
+        break;
+      default:
+        l.kind = ValueKind::kInt;
+    }
+    out.names.push_back(field->name());
+    out.types.push_back(std::move(l));
+  }
+  return out;
+}
+
 std::string SparkSchema(const Table& t) {
   json fields = json::array();
   for (size_t i = 0; i < t.types.size(); i++) {
-    fields.push_back({{"name", t.ts.columns[i].name},
+    fields.push_back({{"name", t.names[i]},
                       {"type", t.types[i].delta},
                       {"nullable", true},
                       {"metadata", json::object()}});
@@ -215,13 +270,14 @@ class BucketBuilders {
   Status Append(int bucket, const Fields& f) {
     auto& b = builders_[bucket];
     if (b.empty()) {
-      for (const auto& type : t_.types) {
+      for (size_t c = 0; c < t_.ts.columns.size(); c++) {
+        const LakeType& type = t_.types[c];
         auto made = arrow::MakeBuilder(type.arrow, LakePool());
         if (!made.ok()) return Status::Internal(made.status().ToString());
         b.push_back(std::move(*made));
       }
     }
-    for (size_t c = 0; c < t_.types.size(); c++) {
+    for (size_t c = 0; c < t_.ts.columns.size(); c++) {
       Status st = AppendValue(t_.types[c], f[layout_.lead + c], b[c].get());
       if (!st.ok()) return st.WithContext("column " + t_.ts.columns[c].name);
     }
@@ -242,6 +298,11 @@ class BucketBuilders {
     }
     const int64_t n = rows_[bucket];
     rows_[bucket] = 0;
+    for (size_t c = arrays.size(); c < t_.types.size(); c++) {  // kept dropped columns
+      auto nulls = arrow::MakeArrayOfNull(t_.types[c].arrow, n, LakePool());
+      if (!nulls.ok()) return Status::Internal("arrow: " + nulls.status().ToString());
+      arrays.push_back(std::move(*nulls));
+    }
     return arrow::RecordBatch::Make(t_.arrow_schema, n, std::move(arrays));
   }
 
@@ -428,10 +489,13 @@ struct BucketRewrite {
 // A data file streamed batch by batch, each batch aligned to the table's schema.
 class DataFileReader {
  public:
-  static Result<std::unique_ptr<DataFileReader>> Open(const Table& t, const std::string& key,
-                                                      bool use_threads) {
+  // `sources` (a schema change): where each of the table's columns comes from (AlignBatch).
+  static Result<std::unique_ptr<DataFileReader>> Open(
+      const Table& t, const std::string& key, bool use_threads,
+      const std::vector<std::string>* sources = nullptr) {
     std::unique_ptr<DataFileReader> r(new DataFileReader());
     r->t_ = &t;
+    r->sources_ = sources;
     r->path_ = t.dir + "/" + key;
     parquet::ArrowReaderProperties props(use_threads);
     props.set_batch_size(kReadBatchRows);
@@ -455,7 +519,7 @@ class DataFileReader {
     auto rs = batches_->ReadNext(&batch);
     if (!rs.ok()) return Status::Corruption(path_ + ": " + rs.ToString());
     if (!batch) return batch;
-    return AlignBatch(batch, t_->arrow_schema, path_);
+    return AlignBatch(batch, t_->arrow_schema, path_, sources_);
   }
 
   const std::string& path() const { return path_; }
@@ -463,6 +527,7 @@ class DataFileReader {
  private:
   DataFileReader() = default;
   const Table* t_ = nullptr;
+  const std::vector<std::string>* sources_ = nullptr;
   std::string path_;
   std::unique_ptr<parquet::arrow::FileReader> reader_;
   std::unique_ptr<arrow::RecordBatchReader> batches_;
@@ -709,7 +774,12 @@ class Applier {
         BL_RETURN_IF_ERROR(InitTable(o_, m.schema_version, t));
         TableHeader(*t, snap, "", &actions);
       } else {
-        BL_RETURN_IF_ERROR(LoadTableState(snap, m.schema_version, t));
+        BL_ASSIGN_OR_RETURN(bool same, LoadTableState(snap, m.schema_version, t));
+        if (!same) {
+          bool won = false;
+          BL_RETURN_IF_ERROR(EvolveTable(snap, m.schema_version, t, &won).WithContext(path));
+          continue;  // the change file applies to the new table version
+        }
       }
       BL_ASSIGN_OR_RETURN(auto changes, ReadChanges(o_, *t, name));
       std::vector<BucketRewrite> rewrites(changes.size());
@@ -809,8 +879,10 @@ class Applier {
     return Status::Ok();
   }
 
-  // The table's own bucket count and schema; a different schema version must have equal columns.
-  Status LoadTableState(const DeltaSnapshot& snap, int file_version, Table* t) {
+  // The table's own bucket count, and the columns of the file's schema version as the lake
+  // holds them. False when the lake's schema does not take that version's rows as they are: a
+  // schema change (EvolveTable) comes first.
+  Result<bool> LoadTableState(const DeltaSnapshot& snap, int file_version, Table* t) {
     auto b = snap.configuration.find("binlake.buckets");
     auto v = snap.configuration.find("binlake.schemaVersion");
     if (b == snap.configuration.end() || v == snap.configuration.end()) {
@@ -818,34 +890,266 @@ class Applier {
     }
     t->buckets = std::max(1, std::atoi(b->second.c_str()));
     const int table_version = std::atoi(v->second.c_str());
-    BL_RETURN_IF_ERROR(InitTable(o_, table_version, t));
-    if (file_version != table_version) {
-      BL_ASSIGN_OR_RETURN(auto other, StagedSchema(*t->st, file_version));
-      if (!SameLakeColumns(*t, other)) {
-        return Status::NotSupported(t->schema + "." + t->table + ": schema change (version " +
-                                    std::to_string(file_version) +
-                                    ") — coming with schema evolution");
+    BL_RETURN_IF_ERROR(InitTable(o_, file_version, t));
+    BL_ASSIGN_OR_RETURN(auto lake, LakeColumnsOf(snap, t->dir));
+    const size_t n = t->names.size();
+    bool same = lake.names.size() >= n;
+    for (size_t i = 0; same && i < n; i++) {
+      same = lake.names[i] == t->names[i] && lake.types[i].arrow->Equals(*t->types[i].arrow);
+    }
+    for (size_t i = n; same && i < lake.names.size(); i++) {
+      same = std::find(t->names.begin(), t->names.end(), lake.names[i]) == t->names.end();
+    }
+    if (same && file_version != table_version) {
+      // The rows are bucketed by the table's key: it must be the same columns.
+      BL_ASSIGN_OR_RETURN(auto old, StagedSchema(*t->st, table_version));
+      same = KeyNames(old) == KeyNames(t->ts);
+    }
+    if (!same) {
+      if (file_version == table_version) {
+        return Status::Corruption(t->dir +
+                                  ": the lake table's columns differ from staging schema "
+                                  "version " +
+                                  std::to_string(file_version) +
+                                  " that its log names; reload the table (a new full load)");
+      }
+      return false;
+    }
+    for (size_t i = n; i < lake.names.size(); i++) AddLakeColumn(lake.names[i], lake.types[i], t);
+    return true;
+  }
+
+  static void AddLakeColumn(const std::string& name, const LakeType& type, Table* t) {
+    t->names.push_back(name);
+    t->types.push_back(type);
+    auto fields = t->arrow_schema->fields();
+    fields.push_back(arrow::field(name, type.arrow, true));
+    t->arrow_schema = arrow::schema(fields);
+  }
+
+  // The key's column names in order (every column without a primary key).
+  static std::vector<std::string> KeyNames(const staging::TableSchema& ts) {
+    std::vector<std::pair<int, std::string>> pk;
+    for (const auto& c : ts.columns) {
+      if (c.pk_position >= 0) pk.emplace_back(c.pk_position, c.name);
+    }
+    std::sort(pk.begin(), pk.end());
+    std::vector<std::string> out;
+    for (const auto& c : pk) out.push_back(c.second);
+    if (out.empty()) {
+      for (const auto& c : ts.columns) out.push_back(c.name);
+    }
+    return out;
+  }
+
+  // A schema change (docs/lake.md "Schema changes"): the table moves to the file's schema
+  // version in one commit that rewrites every data file: new columns NULL, renamed columns
+  // (same place and binlog type, a new name) carried over, widened types cast, dropped columns
+  // kept at the end or left out ([lake] dropped_columns). With the same key the files stay in
+  // their buckets; with another key (a changed primary key, or any change of a table without
+  // one) the rows move outside the bucket folders, where every later merge finds them by key.
+  Status EvolveTable(const DeltaSnapshot& snap, int file_version, Table* t, bool* won) {
+    const int table_version = std::atoi(snap.configuration.at("binlake.schemaVersion").c_str());
+    BL_ASSIGN_OR_RETURN(auto old, StagedSchema(*t->st, table_version));
+    BL_ASSIGN_OR_RETURN(auto lake, LakeColumnsOf(snap, t->dir));
+    BL_RETURN_IF_ERROR(InitTable(o_, file_version, t));
+    const std::string what = t->schema + "." + t->table + " (schema version " +
+                             std::to_string(table_version) + " -> " + std::to_string(file_version) +
+                             ")";
+    auto lake_index = [&](const std::string& name) -> int {
+      auto it = std::find(lake.names.begin(), lake.names.end(), name);
+      return it == lake.names.end() ? -1 : static_cast<int>(it - lake.names.begin());
+    };
+    auto named = [](const staging::TableSchema& ts, const std::string& name) {
+      return std::any_of(ts.columns.begin(), ts.columns.end(),
+                         [&](const auto& c) { return c.name == name; });
+    };
+    // Renames: the same place and binlog type under a name neither side has otherwise.
+    std::map<std::string, std::string> renamed;  // new name -> old name
+    if (old.columns.size() == t->ts.columns.size()) {
+      for (size_t i = 0; i < old.columns.size(); i++) {
+        const auto& a = old.columns[i];
+        const auto& c = t->ts.columns[i];
+        if (a.name != c.name && a.binlog_type == c.binlog_type && a.binlog_meta == c.binlog_meta &&
+            a.is_unsigned == c.is_unsigned && !named(t->ts, a.name) && !named(old, c.name)) {
+          renamed[c.name] = a.name;
+        }
       }
     }
+    std::vector<std::string> sources;
+    std::set<int> used;
+    std::vector<std::string> added, changed;
+    for (size_t i = 0; i < t->names.size(); i++) {
+      auto r = renamed.find(t->names[i]);
+      const std::string from = r == renamed.end() ? t->names[i] : r->second;
+      // A kept column of an earlier DROP is not the source of a new column of that name.
+      const int at = named(old, from) ? lake_index(from) : -1;
+      if (at < 0) {
+        sources.emplace_back();
+        added.push_back(t->names[i]);
+        continue;
+      }
+      used.insert(at);
+      sources.push_back(from);
+      const LakeType& was = lake.types[static_cast<size_t>(at)];
+      if (!Widens(was, t->types[i])) {
+        return Status::NotSupported(what + ": column " + t->names[i] + " changes from " +
+                                    was.delta + " to " + t->types[i].delta +
+                                    ", which is not a widening the lake can follow; reload the "
+                                    "table with a new full load");
+      }
+      if (r != renamed.end()) changed.push_back("renamed " + from + " to " + t->names[i]);
+      if (!was.arrow->Equals(*t->types[i].arrow)) {
+        changed.push_back("widened " + t->names[i] + " from " + was.delta + " to " +
+                          t->types[i].delta);
+      }
+    }
+    std::vector<std::string> dropped;
+    for (size_t i = 0; i < lake.names.size(); i++) {
+      if (used.count(static_cast<int>(i))) continue;
+      const bool was_kept = std::none_of(old.columns.begin(), old.columns.end(),
+                                         [&](const auto& c) { return c.name == lake.names[i]; });
+      if (!was_kept) dropped.push_back(lake.names[i]);
+      // A kept column whose name the source uses again gives way to the new column.
+      if (o_.keep_dropped_columns && !named(t->ts, lake.names[i])) {
+        AddLakeColumn(lake.names[i], lake.types[i], t);
+        sources.push_back(lake.names[i]);
+      }
+    }
+    std::vector<std::string> old_key = KeyNames(old);
+    for (auto& k : old_key) {
+      for (const auto& [to, from] : renamed) {
+        if (k == from) k = to;
+      }
+    }
+    bool same_key = old_key == KeyNames(t->ts);
+    for (int k : t->key) {
+      const int at = lake_index(sources[static_cast<size_t>(k)]);
+      same_key = same_key && at >= 0 &&
+                 lake.types[static_cast<size_t>(at)].arrow->Equals(*t->types[k].arrow);
+    }
+    // Every data file rewritten, in parallel.
+    struct Rewrite {
+      std::string path, key;
+      int64_t size = 0;
+      std::unique_ptr<BucketFile> file;
+      std::optional<std::string> add;
+    };
+    std::vector<Rewrite> files;
+    for (const auto& [path, size] : snap.files) {
+      Rewrite& r = files.emplace_back();
+      r.path = path;
+      r.size = size;
+      BL_ASSIGN_OR_RETURN(r.key, DataFileKey(path));
+    }
+    const int threads = Threads(o_);
+    const int nfiles = static_cast<int>(files.size());
+    BL_RETURN_IF_ERROR(ParallelFor(nfiles, threads, [&](int k) -> Status {
+      Rewrite& r = files[static_cast<size_t>(k)];
+      const bool use_threads = nfiles < threads;
+      BL_ASSIGN_OR_RETURN(auto reader, DataFileReader::Open(*t, r.key, use_threads, &sources));
+      const int b = same_key ? BucketOfDataFile(r.key, t->buckets) : -1;
+      if (b >= 0) {
+        BL_ASSIGN_OR_RETURN(
+            r.file, BucketFile::Create(t->lake.get(), b, t->arrow_schema, Kinds(*t), use_threads));
+      } else {
+        BL_ASSIGN_OR_RETURN(
+            r.file, BucketFile::CreateAt(t->lake.get(), "part-binlake-" + NewUuid() + ".parquet",
+                                         t->arrow_schema, Kinds(*t), use_threads));
+      }
+      while (true) {
+        BL_ASSIGN_OR_RETURN(auto batch, reader->Next());
+        if (!batch) break;
+        BL_RETURN_IF_ERROR(r.file->Append(batch));
+      }
+      BL_ASSIGN_OR_RETURN(r.add, r.file->Finish());
+      return Status::Ok();
+    }));
+    std::vector<std::string> actions;
+    auto load = snap.configuration.find("binlake.load");
+    TableHeader(*t, snap, load == snap.configuration.end() ? "" : load->second, &actions);
+    int added_files = 0;
+    uint64_t rows = 0, bytes = 0;
+    for (auto& r : files) {
+      actions.push_back(RemoveAction(r.path, r.size));
+      if (!r.add) continue;
+      actions.push_back(*r.add);
+      added_files++;
+      rows += static_cast<uint64_t>(r.file->rows());
+      bytes += static_cast<uint64_t>(r.file->bytes());
+    }
+    actions.push_back(CommitInfo("ALTER TABLE"));
+    BL_RETURN_IF_ERROR(Commit(t, snap.version + 1, actions, won));
+    if (!*won) return Status::Ok();
+    for (auto& r : files) {
+      if (r.file) r.file->Keep();
+    }
+    stats_->files_added += added_files;
+    stats_->files_removed += nfiles;
+    stats_->rows_written += rows;
+    stats_->bytes_written += bytes;
+    stats_->schema_changes++;
+    auto list = [](const char* label, const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& x : v) out += (out.empty() ? std::string("; ") + label + " " : ", ") + x;
+      return out;
+    };
+    std::string line =
+        "schema change of " + what + list("added", added) +
+        list(o_.keep_dropped_columns ? "dropped (kept in the lake)" : "dropped", dropped);
+    for (const auto& c : changed) line += "; " + c;
+    if (!same_key) line += "; the key changed: rows now sit outside the bucket folders";
+    Info(line + "; " + std::to_string(nfiles) + " data files rewritten (" + std::to_string(rows) +
+         " rows)");
     return Status::Ok();
   }
 
-  // Whether the rows of another schema version read and merge exactly as the table's: the same
-  // names, key, binlog types and lake types. ENUM/SET names (information_schema cannot spell
-  // 4-byte characters in them), charsets and nullability may differ: the lake keeps none of them.
-  static bool SameLakeColumns(const Table& t, const staging::TableSchema& other) {
-    if (other.columns.size() != t.ts.columns.size()) return false;
-    for (size_t i = 0; i < other.columns.size(); i++) {
-      const auto& a = t.ts.columns[i];
-      const auto& b = other.columns[i];
-      auto type = MapColumn(b);
-      if (a.name != b.name || a.pk_position != b.pk_position || a.binlog_type != b.binlog_type ||
-          a.binlog_meta != b.binlog_meta || a.is_unsigned != b.is_unsigned || !type.ok() ||
-          type->delta != t.types[i].delta) {
-        return false;
+  // Whether every value of `from` is exactly a value of `to` (a MODIFY COLUMN the lake follows
+  // by casting its rows): wider integers and decimals, FLOAT to DOUBLE, DATE to DATETIME,
+  // integers and decimals to text, text to bytes.
+  static bool Widens(const LakeType& from, const LakeType& to) {
+    const auto& f = *from.arrow;
+    const auto& t = *to.arrow;
+    if (f.Equals(t)) return true;
+    auto int_digits = [](const arrow::DataType& d) {
+      switch (d.id()) {
+        case arrow::Type::INT8:
+          return 3;
+        case arrow::Type::INT16:
+          return 5;
+        case arrow::Type::INT32:
+          return 10;
+        case arrow::Type::INT64:
+          return 19;
+        default:
+          return 0;
       }
+    };
+    const int fd = int_digits(f);
+    if (fd > 0 && int_digits(t) > 0) return int_digits(t) >= fd;
+    if (t.id() == arrow::Type::DECIMAL128) {
+      const auto& td = static_cast<const arrow::Decimal128Type&>(t);
+      if (fd > 0) return td.precision() - td.scale() >= fd;
+      if (f.id() == arrow::Type::DECIMAL128) {
+        const auto& dd = static_cast<const arrow::Decimal128Type&>(f);
+        return td.scale() >= dd.scale() &&
+               td.precision() - td.scale() >= dd.precision() - dd.scale();
+      }
+      return false;
     }
-    return true;
+    if (f.id() == arrow::Type::FLOAT && t.id() == arrow::Type::DOUBLE) return true;
+    if (f.id() == arrow::Type::DATE32 && to.kind == ValueKind::kTimestampNtz) return true;
+    if (t.id() == arrow::Type::STRING) return fd > 0 || f.id() == arrow::Type::DECIMAL128;
+    if (t.id() == arrow::Type::BINARY) return f.id() == arrow::Type::STRING;
+    return false;
+  }
+
+  void Info(const std::string& m) {
+    if (o_.info) {
+      o_.info(m);
+    } else {
+      std::fprintf(stderr, "binlake: %s\n", m.c_str());
+    }
   }
 
   const ApplyOptions& o_;

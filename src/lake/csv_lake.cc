@@ -334,7 +334,8 @@ class CsvApplier {
     if (other.columns != ts_.columns) {
       return Status::NotSupported(st_.schema + "." + st_.table + ": schema change (version " +
                                   std::to_string(file_version) +
-                                  ") — coming with schema evolution");
+                                  "): the CSV lake does not follow schema changes; use "
+                                  "format = \"delta\", or reload the table (a new full load)");
     }
     return Status::Ok();
   }

@@ -82,17 +82,22 @@ int BucketOfDataFile(const std::string& key, int buckets) {
 
 Result<std::shared_ptr<arrow::RecordBatch>> AlignBatch(
     const std::shared_ptr<arrow::RecordBatch>& batch, const std::shared_ptr<arrow::Schema>& table,
-    const std::string& file) {
+    const std::string& file, const std::vector<std::string>* sources) {
   const arrow::Schema& have = *batch->schema();
   arrow::ArrayVector columns;
   columns.reserve(static_cast<size_t>(table->num_fields()));
   for (int i = 0; i < table->num_fields(); i++) {
     const auto& want = table->field(i);
-    int at = i < have.num_fields() && have.field(i)->name() == want->name()
-                 ? i
-                 : have.GetFieldIndex(want->name());
+    const std::string& name = sources ? (*sources)[static_cast<size_t>(i)] : want->name();
+    if (sources && name.empty()) {
+      auto nulls = arrow::MakeArrayOfNull(want->type(), batch->num_rows(), LakePool());
+      if (!nulls.ok()) return Status::Internal(file + ": " + nulls.status().ToString());
+      columns.push_back(std::move(*nulls));
+      continue;
+    }
+    int at = i < have.num_fields() && have.field(i)->name() == name ? i : have.GetFieldIndex(name);
     if (at < 0) {
-      return Status::Corruption(file + " has no column " + want->name() +
+      return Status::Corruption(file + " has no column " + name +
                                 " (or more than one of that name)");
     }
     auto col = ToType(batch->column(at), want->type());

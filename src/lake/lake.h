@@ -117,9 +117,11 @@ int BucketOfDataFile(const std::string& key, int buckets);
 // where a writer chose another Arrow type for the same Delta type (large_utf8, utf8_view,
 // timestamp time zone labels, decimals, narrower integers, nullability). Corruption naming
 // `file` and the column when one is missing or does not convert exactly.
+// With `sources` (a schema change): field i of `table` comes from the batch's column named
+// sources[i], or is all NULL when that is empty (a column the rows did not have).
 Result<std::shared_ptr<arrow::RecordBatch>> AlignBatch(
     const std::shared_ptr<arrow::RecordBatch>& batch, const std::shared_ptr<arrow::Schema>& table,
-    const std::string& file);
+    const std::string& file, const std::vector<std::string>* sources = nullptr);
 // The Arrow schema of a Delta schemaString of the types binlake writes.
 Result<std::shared_ptr<arrow::Schema>> ArrowSchemaFromDelta(const std::string& schema_string);
 
@@ -148,6 +150,10 @@ struct ApplyOptions {
   staging::CsvOptions csv;
   bool reject_without_primary_key = false;       // else whole-row identity
   std::function<void(const std::string&)> warn;  // merge anomalies; default: stderr
+  std::function<void(const std::string&)> info;  // schema changes; default: stderr
+  // A column dropped in the source stays in the lake table (its old values kept, NULL in rows
+  // written since); false: the schema change drops it from the lake too.
+  bool keep_dropped_columns = true;
 
   LakeFormat format = LakeFormat::kDelta;
   CheckpointOptions checkpoints;  // Delta log checkpoints after commits
@@ -159,6 +165,7 @@ struct ApplyStats {
   int files_added = 0, files_removed = 0;
   uint64_t rows_written = 0;
   uint64_t bytes_written = 0;  // of the files added
+  int schema_changes = 0;      // tables moved to a new schema version
 };
 
 // Applies staging CSV files: LOAD files rebuild their table, change files are merged in sequence

@@ -448,8 +448,21 @@ Status Prepare(const std::shared_ptr<store::ObjectStore>& lake_root, TableWork* 
                          " in the source (" + cols[i].mysql_type + ") but " + lt + " in the lake");
     }
   }
+  // Columns the source dropped, kept at the end of the lake table ([lake] dropped_columns =
+  // "keep"), are not compared.
+  auto in_source = [&](const std::string& name) {
+    return std::any_of(cols.begin(), cols.end(), [&](const auto& c) { return c.name == name; });
+  };
+  while (t->lake_columns.size() > cols.size() && !in_source(t->lake_columns.back())) {
+    t->lake_columns.pop_back();
+    lake_types.pop_back();
+    if (t->lake_schema) {
+      auto trimmed = t->lake_schema->RemoveField(t->lake_schema->num_fields() - 1);
+      if (trimmed.ok()) t->lake_schema = *trimmed;
+    }
+  }
   for (const auto& name : t->lake_columns) {
-    if (std::none_of(cols.begin(), cols.end(), [&](const auto& c) { return c.name == name; })) {
+    if (!in_source(name)) {
       problems.push_back("column " + name + " is in the lake table but not in the source");
     }
   }

@@ -361,7 +361,7 @@ TEST_F(ApplyTest, BadRecordsNameTheFileAndLine) {
 
 // MariaDB's information_schema spells 4-byte characters in ENUM/SET names as '?', so the first
 // TABLE_MAP registers a second schema version that differs only there: its change files apply.
-// A version whose lake columns differ stays refused (schema evolution comes later).
+// A widened column moves the table to the new version; a narrowing is refused.
 TEST(ApplySchemaVersions, OnlyEnumNamesDifferAppliesOtherChangesRefused) {
   TempDir stage, lake;
   auto st = staging::Staging::Open(stage.path(), staging::CsvOptions{}, staging::FlushPolicy{});
@@ -418,7 +418,29 @@ TEST(ApplySchemaVersions, OnlyEnumNamesDifferAppliesOtherChangesRefused) {
   ASSERT_OK((*st)->Append("db", "e", 'I', Cells({"3", "S"})));
   ASSERT_OK((*st)->Commit(Pos(201)));
   ASSERT_OK((*st)->Flush(200));
-  EXPECT_EQ(ApplyFiles(o, files()).status().code(), StatusCode::kNotSupported);
+  ASSERT_OK(ApplyFiles(o, files()).status());  // a widening: the table follows
+  t = ReadLakeTable(lake.path() + "/db/e");
+  ASSERT_OK(t.status());
+  EXPECT_EQ((*t)->num_rows(), 3);
+  EXPECT_EQ((*t)->schema()->field(0)->type()->id(), arrow::Type::INT64);
+
+  staging::TableSchema narrower = wider;  // ENUM -> DATE: not a widening
+  narrower.columns[1].mysql_type = "date";
+  narrower.columns[1].binlog_type = binlog::kTypeDate;
+  narrower.columns[1].binlog_meta = 0;
+  narrower.columns[1].enum_values.clear();
+  ASSERT_OK((*st)->RegisterSchema(narrower, Pos(300)).status());
+  ASSERT_OK((*st)->BeginTransaction(Pos(300), 1700000002000000ULL));
+  ASSERT_OK((*st)->Append("db", "e", 'I', Cells({"4", "2024-01-01"})));
+  ASSERT_OK((*st)->Commit(Pos(301)));
+  ASSERT_OK((*st)->Flush(300));
+  auto refused = ApplyFiles(o, files());
+  EXPECT_EQ(refused.status().code(), StatusCode::kNotSupported);
+  EXPECT_NE(refused.status().message().find("column size changes from string to date, which is "
+                                            "not a widening the lake can follow"),
+            std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(ReadLakeTable(lake.path() + "/db/e").value()->num_rows(), 3);
 }
 
 TEST(DeltaLogTest, CommitIsCreateIfAbsent) {
