@@ -609,6 +609,10 @@ def apply_changes(spark, F, lake, t, names, dialect, stats):
     shape = TableShape(t.table_schema(table_version))
     for _, n, m in todo:
         v = int(m["schema_version"])
+        if m.get("truncate"):
+            raise JobError(f"{t.name}: the table was emptied (TRUNCATE or DROP TABLE) in {n}: "
+                           "the Spark job does not follow it; apply this file with "
+                           "`binlake apply`, then run the job again")
         if v != table_version and not shape.same_lake_columns(TableShape(t.table_schema(v))):
             raise JobError(f"{t.name}: schema change (version {v}) in {n}: the Spark job does "
                            "not follow schema changes; apply this file with `binlake apply`, "

@@ -791,7 +791,13 @@ class Applier {
         by_bucket[b] = &rewrites[i++];
       }
       std::vector<ForeignRewrite> foreign;
+      int removed = 0;
       for (const auto& [fpath, size] : snap.files) {
+        if (m.truncate) {  // TRUNCATE / DROP TABLE: the file's rows apply to an empty table
+          actions.push_back(RemoveAction(fpath, size));
+          removed++;
+          continue;
+        }
         BL_ASSIGN_OR_RETURN(auto key, DataFileKey(fpath));
         const int b = BucketOfDataFile(key, t->buckets);
         if (b < 0) {
@@ -812,7 +818,7 @@ class Applier {
       BL_RETURN_IF_ERROR(ParallelFor(n, threads, [&](int k) {
         return RewriteBucket(*t, n < threads, &rewrites[k]).WithContext(path);
       }));
-      int added = 0, removed = 0;
+      int added = 0;
       uint64_t written = 0, bytes = 0;
       for (auto& f : foreign) {
         if (f.hits == 0) continue;
@@ -837,7 +843,7 @@ class Applier {
         bytes += static_cast<uint64_t>(r.file->bytes());
       }
       actions.push_back(TxnAction(*t, static_cast<int64_t>(m.sequence)));
-      actions.push_back(CommitInfo("MERGE"));
+      actions.push_back(CommitInfo(m.truncate && m.rows == 0 ? "TRUNCATE" : "MERGE"));
       bool won = false;
       BL_RETURN_IF_ERROR(Commit(t, snap.version + 1, actions, &won));
       if (won) {

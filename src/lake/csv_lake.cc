@@ -345,6 +345,12 @@ class CsvApplier {
       stats_->skipped++;
       return Status::Ok();
     }
+    if (m.truncate) {
+      return Status::NotSupported(st_.Where(name) +
+                                  ": the table was emptied (TRUNCATE or DROP TABLE) here, which "
+                                  "the CSV lake does not follow; use format = \"delta\", or "
+                                  "reload the table (a new full load)");
+    }
     CsvState next = state_;
     next.obsolete.clear();
     if (!state_.exists) {

@@ -11,6 +11,7 @@
 
 #include "binlog/decoder.h"
 #include "binlog/stream.h"
+#include "source/ddl.h"
 
 namespace binlake::source {
 namespace {
@@ -177,6 +178,30 @@ class CaptureSink : public binlog::EventSink {
            false);
     } else {
       log_("DDL at " + where + ": " + q, false);
+      return FollowTableDdl(ctx, ReadTableDdl(query, schema), where);
+    }
+    return {};
+  }
+
+  // TRUNCATE / DROP TABLE / RENAME TABLE: the table's lake rows go (a `truncate` change file);
+  // a captured table renamed to a new name needs a new full load, which this does not take.
+  Status FollowTableDdl(const binlog::EventContext& ctx, const TableDdl& ddl,
+                        const std::string& where) {
+    for (const auto& n : ddl.emptied) {
+      if (!options_.filter.Matches(n.schema, n.table) ||
+          !staging_->LatestSchema(n.schema, n.table)) {
+        continue;
+      }
+      if (!in_txn_) BL_RETURN_IF_ERROR(Begin(ctx));
+      BL_RETURN_IF_ERROR(staging_->Truncate(n.schema, n.table));
+      stats_->truncates++;
+    }
+    for (const auto& n : ddl.renamed_to) {
+      if (!options_.filter.Matches(n.schema, n.table)) continue;
+      log_("table " + TableKey(n.schema, n.table) + " was renamed from another table at " + where +
+               ": its rows from before the rename are not in the lake; reload it with a new "
+               "full load",
+           false);
     }
     return {};
   }

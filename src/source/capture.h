@@ -39,7 +39,8 @@ struct CaptureStats {
   uint64_t full_load_rows = 0;
   uint64_t inserts = 0, updates = 0, deletes = 0;
   uint64_t transactions = 0;
-  uint64_t files = 0;  // change files flushed
+  uint64_t truncates = 0;  // TRUNCATE / DROP TABLE / RENAME TABLE of a captured table
+  uint64_t files = 0;      // change files flushed
 };
 
 // Log lines (progress, events worth knowing); `transient` lines redraw a progress bar in place.

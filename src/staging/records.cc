@@ -218,6 +218,7 @@ std::string ManifestToJson(const FileManifest& m) {
          {"end", PositionToJson(m.end)},
          {"first_commit", m.first_commit},
          {"last_commit", m.last_commit}};
+  if (m.truncate) j["truncate"] = true;
   return j.dump(2) + "\n";
 }
 
@@ -241,6 +242,7 @@ Result<FileManifest> ManifestFromJson(std::string_view text, const std::string& 
     m.end = PositionFromJson(j.at("end"));
     m.first_commit = j.at("first_commit").get<std::string>();
     m.last_commit = j.at("last_commit").get<std::string>();
+    m.truncate = j.value("truncate", false);
     return m;
   } catch (const nlohmann::json::exception& e) {
     return BadJson(path, e);

@@ -198,6 +198,7 @@ struct PendingFile {
   SourcePosition start, end;
   uint64_t first_commit_us = 0, last_commit_us = 0;
   uint64_t last_txn = 0;  // id of the last transaction that wrote here
+  bool truncate = false;  // the table is emptied before these rows
 };
 
 struct TableState {
@@ -230,6 +231,7 @@ class StoreStaging : public Staging {
   Status BeginTransaction(const SourcePosition& start, uint64_t commit_time_us) override;
   Status Append(const std::string& schema, const std::string& table, char op,
                 std::span<const Cell> cells) override;
+  Status Truncate(const std::string& schema, const std::string& table) override;
   Status Commit(const SourcePosition& end) override;
   Status AbortTransaction() override;
   bool ShouldFlush(uint64_t now_ms) const override;
@@ -244,7 +246,7 @@ class StoreStaging : public Staging {
   Status WriteCheckpoint();
   Status DoFlush();
   Status Step();
-  Result<PendingFile*> FileFor(TableState* ts);
+  Result<PendingFile*> FileFor(TableState* ts, bool fresh = false);
   void ResetPending();
 
   std::unique_ptr<store::ObjectStore> store_;
@@ -435,11 +437,11 @@ Status StoreStaging::BeginTransaction(const SourcePosition& start, uint64_t comm
   return Status::Ok();
 }
 
-Result<PendingFile*> StoreStaging::FileFor(TableState* ts) {
+Result<PendingFile*> StoreStaging::FileFor(TableState* ts, bool fresh) {
   PendingFile* f = ts->files.empty() ? nullptr : ts->files.back().get();
   // A file holds one schema version, and is cut at a transaction boundary when full.
   const bool cut = f != nullptr && f->last_txn != txn_id_ && f->file->size() > csv_.max_file_bytes;
-  if (f == nullptr || f->schema_version != ts->version || cut) {
+  if (f == nullptr || f->schema_version != ts->version || cut || fresh) {
     auto nf = std::make_unique<PendingFile>();
     nf->schema_version = ts->version;
     const std::string dir = TableDir(spool_, ts->schema, ts->table);
@@ -457,7 +459,7 @@ Result<PendingFile*> StoreStaging::FileFor(TableState* ts) {
     ts->files.push_back(std::move(nf));
   }
   if (f->last_txn != txn_id_) {
-    if (f->rows == 0) {
+    if (f->start.empty()) {  // the first transaction here (a TRUNCATE may have no rows)
       f->start = txn_start_;
       f->first_commit_us = txn_commit_us_;
     }
@@ -503,6 +505,23 @@ Status StoreStaging::Append(const std::string& schema, const std::string& table,
   if (op == 'D') ++f->deletes;
   pending_bytes_ += line_.size();
   max_file_size_ = std::max(max_file_size_, f->file->size());
+  return Status::Ok();
+}
+
+Status StoreStaging::Truncate(const std::string& schema, const std::string& table) {
+  BL_RETURN_IF_ERROR(failed_);
+  if (!in_txn_) {
+    return Status::InvalidArgument("Truncate of " + schema + "." + table +
+                                   " outside a transaction; call BeginTransaction first");
+  }
+  auto it = tables_.find({schema, table});
+  if (it == tables_.end() || it->second.version == 0) {
+    return Status::InvalidArgument("no schema registered for " + schema + "." + table +
+                                   "; call RegisterSchema before Truncate");
+  }
+  BL_ASSIGN_OR_RETURN(PendingFile * f, FileFor(&it->second, /*fresh=*/true));
+  f->truncate = true;
+  pending_bytes_ += 1;  // flushed like a row, even with no rows after it
   return Status::Ok();
 }
 
@@ -633,6 +652,7 @@ Status StoreStaging::DoFlush() {
     m.first_commit = FormatCommitTime(f.first_commit_us);
     m.last_commit = FormatCommitTime(f.last_commit_us);
     m.sha256 = f.sha.HexDigest();
+    m.truncate = f.truncate;
     BL_RETURN_IF_ERROR(Step());
     BL_RETURN_IF_ERROR(
         store_->Put(ManifestKey(o.ts->schema, o.ts->table, o.name), ManifestToJson(m)));

@@ -164,6 +164,9 @@ struct FileManifest {
   SourcePosition end;    // CDC: position after the last transaction; LOAD: snapshot
   std::string first_commit, last_commit;  // commit timestamps "yyyy-MM-dd HH:mm:ss.SSSSSS"
   std::string sha256;                     // of the CSV bytes
+  // CDC: the table was emptied (TRUNCATE, DROP TABLE) before the file's rows; in the manifest
+  // only when true.
+  bool truncate = false;
 };
 
 // The capture's durable state.
@@ -232,6 +235,9 @@ class Staging {
   // op 'I', 'U' (after-image) or 'D' (before-image), cells in schema column order.
   virtual Status Append(const std::string& schema, const std::string& table, char op,
                         std::span<const Cell> cells) = 0;
+  // The table is emptied here (TRUNCATE TABLE, DROP TABLE): its rows so far stay in the file they
+  // are in; a new file starts, marked `truncate`, with the rows that follow.
+  virtual Status Truncate(const std::string& schema, const std::string& table) = 0;
   // `end`: the position after the transaction's last event.
   virtual Status Commit(const SourcePosition& end) = 0;
   // Drops what the open transaction appended (a stop or an error inside it).

@@ -519,6 +519,11 @@ Status Checksums(const VerifyOptions& o, source::Snapshot* snapshot, TableWork* 
     r.note = "the source table is empty and has no lake table yet";
     return Status::Ok();
   }
+  if (!t->source && t->lake && lake_total.rows == 0) {
+    // DROP TABLE empties the lake table (docs/lake.md "TRUNCATE, DROP and RENAME TABLE").
+    r.note = "the source table does not exist and its lake table is empty (dropped)";
+    return Status::Ok();
+  }
   if (!t->source || !t->lake) {
     r.status = TableStatus::kMissing;
     return Status::Ok();

@@ -386,6 +386,39 @@ TEST_P(StagingCdcTest, OneSchemaVersionPerFile) {
   EXPECT_EQ(ReadManifest(env_.store(), "db", "a", files[1])->start, Pos(20));
 }
 
+// TRUNCATE / DROP TABLE: the rows before stay in their file; a new file marked `truncate` starts
+// with the rows after, and is published even when no row follows.
+TEST_P(StagingCdcTest, TruncateCutsAMarkedFile) {
+  Open(CsvOptions{});
+  ASSERT_OK(RunTxn(s_.get(), {10, 20, 1'000'000, {{"a", 'I', {"1", "x"}}}}, schemas_));
+  ASSERT_OK(s_->BeginTransaction(Pos(20), 1'000'000));
+  ASSERT_OK(s_->Truncate("db", "a"));
+  ASSERT_OK(s_->Commit(Pos(30)));
+  ASSERT_OK(RunTxn(s_.get(), {30, 40, 1'000'000, {{"a", 'I', {"2", "y"}}}}, schemas_));
+  EXPECT_GT(s_->pending_bytes(), 0u);
+  ASSERT_OK(s_->Flush(0));
+  auto files = env_.Csvs("a");
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(env_.Read("db/a/" + files[0]), "I,1,x\n");
+  EXPECT_EQ(env_.Read("db/a/" + files[1]), "I,2,y\n");
+  EXPECT_FALSE(ReadManifest(env_.store(), "db", "a", files[0])->truncate);
+  EXPECT_TRUE(ReadManifest(env_.store(), "db", "a", files[1])->truncate);
+  EXPECT_EQ(ReadManifest(env_.store(), "db", "a", files[1])->start, Pos(20));
+
+  ASSERT_OK(s_->BeginTransaction(Pos(40), 2'000'000));
+  ASSERT_OK(s_->Truncate("db", "a"));
+  ASSERT_OK(s_->Commit(Pos(50)));
+  EXPECT_GT(s_->pending_bytes(), 0u);  // flushed like a row
+  ASSERT_OK(s_->Flush(0));
+  files = env_.Csvs("a");
+  ASSERT_EQ(files.size(), 3u);
+  EXPECT_EQ(env_.Read("db/a/" + files[2]), "");
+  auto m = ReadManifest(env_.store(), "db", "a", files[2]);
+  EXPECT_TRUE(m->truncate);
+  EXPECT_EQ(m->rows, 0u);
+  EXPECT_EQ(s_->Truncate("db", "nope").code(), StatusCode::kInvalidArgument);
+}
+
 TEST_P(StagingCdcTest, CdcModeFilters) {
   CsvOptions o;
   o.cdc_mode = CsvOptions::CdcMode::kInsertsOnly;

@@ -109,6 +109,8 @@ def main():
                 f"d DECIMAL(6,2), f FLOAT, day DATE)")
     cur.execute(f"CREATE TABLE {DB}.nokey (a INT, b VARCHAR(8))")
     cur.execute(f"CREATE TABLE {DB}.narrow (id INT PRIMARY KEY, x VARCHAR(10))")
+    cur.execute(f"CREATE TABLE {DB}.gone (id INT PRIMARY KEY, v INT)")
+    cur.execute(f"INSERT INTO {DB}.gone VALUES (1, 1), (2, 2)")
     w = Workload(cur, rng)
     acct_cols = {"v": lambda r: r.randint(-1000, 1000), "s": lambda r: r.choice(["a", "bb", None]),
                  "d": lambda r: f"{r.randint(-9999, 9999) / 100:.2f}",
@@ -117,7 +119,7 @@ def main():
     w.run("acct", 60, acct_cols)
     cur.execute(f"INSERT INTO {DB}.nokey VALUES (1,'x'),(1,'x'),(2,NULL),(3,'y')")
     cur.execute(f"INSERT INTO {DB}.narrow VALUES (1,'2024-01-01'),(2,'2024-01-02')")
-    tables = ("acct", "nokey", "narrow")
+    tables = ("acct", "nokey", "narrow", "gone")
     tmp = tempfile.mkdtemp(prefix="binlake-schemachg-")
     staging, lake_root = os.path.join(tmp, "staging"), os.path.join(tmp, "lake")
     cfg = pipeline.write_config(os.path.join(tmp, "run.toml"), port=SERVER.port,
@@ -176,6 +178,28 @@ def main():
             if "n" in data.column_names:
                 ns = dict(zip(data.column("id").to_pylist(), data.column("n").to_pylist()))
                 kept_n = ns.get(first, "missing")
+    # TRUNCATE, then rows; DROP TABLE empties the lake table; a new table of that name follows.
+    cur.execute(f"TRUNCATE TABLE {DB}.nokey")
+    cur.execute(f"INSERT INTO {DB}.nokey VALUES (7,'after',1),(7,'after',1)")
+    cur.execute(f"DROP TABLE {DB}.gone")
+    problems = wait_equal(cur, lake, ("nokey",))
+    check(not problems, f"after TRUNCATE: the lake differs: {problems[:3]}")
+    deadline = time.time() + 30
+    while time.time() < deadline and lake.table("gone").to_pyarrow_table().num_rows:
+        time.sleep(0.1)
+    check(lake.table("gone").to_pyarrow_table().num_rows == 0,
+          "DROP TABLE did not empty the lake table")
+    cur.execute(f"CREATE TABLE {DB}.gone (id INT PRIMARY KEY, w VARCHAR(5))")
+    cur.execute(f"INSERT INTO {DB}.gone VALUES (5, 'new')")
+    problems = wait_equal(cur, lake, ("gone",))
+    check(not problems, f"a table created again: the lake differs: {problems[:3]}")
+    cur.execute(f"RENAME TABLE {DB}.gone TO {DB}.gone2")
+    time.sleep(1.0)
+    check(lake.table("gone").to_pyarrow_table().num_rows == 0,
+          "RENAME TABLE did not empty the old name's lake table")
+    renamed = [line for line in open(log_path).read().splitlines()
+               if f"table {DB}.gone2 was renamed" in line and "new full load" in line]
+    check(len(renamed) == 1, f"RENAME TABLE's message: {renamed}")
     schema = lake_schema(lake, "acct")
     want = {"id": "integer", "v": "long", "label": "string", "d": "decimal(12,4)", "f": "double",
             "day": "timestamp_ntz", "n": "integer"}
@@ -202,8 +226,9 @@ def main():
     log.close()
     check(rc != 0, "binlake run exited 0 with a stopped table")
     cur.execute(f"DROP TABLE {DB}.narrow")
+    cur.execute(f"DROP TABLE {DB}.gone2")
     v = subprocess.run([BINLAKE, "verify", "--config", cfg, "--table", f"{DB}.acct",
-                        "--table", f"{DB}.nokey"],
+                        "--table", f"{DB}.nokey", "--table", f"{DB}.gone"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     check(v.returncode == 0, f"binlake verify exited {v.returncode}: {v.stdout[-1500:]}"
           f"{v.stderr[-500:]}")
