@@ -164,6 +164,9 @@ struct FileManifest {
   SourcePosition end;    // CDC: position after the last transaction; LOAD: snapshot
   std::string first_commit, last_commit;  // commit timestamps "yyyy-MM-dd HH:mm:ss.SSSSSS"
   std::string sha256;                     // of the CSV bytes
+  // LOAD: the sequence of the last change file staged before this load (0: none). The load holds
+  // their changes, so the lake skips them after it (a re-load: docs/staging.md "Re-load").
+  uint64_t after_sequence = 0;
 };
 
 // The capture's durable state.
@@ -218,7 +221,10 @@ class Staging {
                                           const std::string& table) const = 0;
 
   // ---- full load
-  // Removes the LOAD files of every table (a full load that did not finish is redone whole).
+  // Removes the LOAD files of every table (a full load that did not finish is redone whole) and
+  // marks the full load not done. A re-load (the binlog the checkpoint needs was purged) calls it
+  // too: an interrupted flush is then given up, its sequences counted as used, so every change
+  // file staged so far has a sequence below the new LOAD files' `after_sequence`.
   virtual Status ResetFullLoad() = 0;
   virtual Result<std::unique_ptr<LoadWriter>> BeginLoad(const std::string& schema,
                                                         const std::string& table,
