@@ -404,20 +404,22 @@ Status MapUnavailable(const binlog::ConnectionOptions& conn, const staging::Sour
   auto logs = ServerBinlogs(conn);
   if (!logs.ok() || logs->empty()) return st;
   if (!cp.empty()) {
-    return Purged(cp.file, *logs) ? PurgedBinlogError(Needs(cp), logs->front()) : st;
+    return Purged(cp.file, *logs) ? PurgedBinlogError("the checkpoint", Needs(cp), logs->front())
+                                  : st;
   }
   // MariaDB: "... required binlog files have been purged."
   if (!start.gtid.empty() && st.message().find("purged") != std::string::npos) {
-    return PurgedBinlogError("GTID " + start.gtid, logs->front());
+    return PurgedBinlogError("the start", "GTID " + start.gtid, logs->front());
   }
   return st;
 }
 
 }  // namespace
 
-Status PurgedBinlogError(const std::string& needs, const std::string& oldest) {
+Status PurgedBinlogError(const std::string& what, const std::string& needs,
+                         const std::string& oldest) {
   return Status::Server(
-      "the binlog the capture must resume from is gone: the checkpoint needs " + needs +
+      "the binlog the capture must resume from is gone: " + what + " needs " + needs +
       ", but the oldest binlog the server still has is " + oldest +
       " (SHOW BINARY LOGS; the ones before it were purged). Recover with --resnapshot (or "
       "[capture] "
@@ -452,7 +454,8 @@ Status RunCapture(const CaptureOptions& options, const std::atomic<bool>* stop,
     // the preflight.
     auto purged = PurgedCheckpoint(options.connection, resume);
     if (purged.ok()) oldest = *purged;
-    if (oldest && !options.resnapshot) return PurgedBinlogError(Needs(resume), *oldest);
+    if (oldest && !options.resnapshot)
+      return PurgedBinlogError("the checkpoint", Needs(resume), *oldest);
   }
   if (!options.skip_preflight && !replay) {
     BL_ASSIGN_OR_RETURN(auto report,

@@ -49,10 +49,11 @@ struct CaptureStats {
 // Log lines (progress, events worth knowing); `transient` lines redraw a progress bar in place.
 using CaptureLog = std::function<void(const std::string& line, bool transient)>;
 
-// The one-line error for a resume position whose binlog the server no longer has: `needs` is
-// where the capture must resume ("binlog.000003:1234 (GTID 0-1-7)"), `oldest` the oldest binlog
-// of SHOW BINARY LOGS; it names the recovery (--resnapshot).
-Status PurgedBinlogError(const std::string& needs, const std::string& oldest);
+// The one-line error for a resume position whose binlog the server no longer has: `what` needs
+// `needs` ("the checkpoint", "binlog.000003:1234 (GTID 0-1-7)"), `oldest` is the oldest binlog of
+// SHOW BINARY LOGS; it names the recovery (--resnapshot).
+Status PurgedBinlogError(const std::string& what, const std::string& needs,
+                         const std::string& oldest);
 
 // Runs until the migration is done (full-load) or *stop becomes true (cdc): then it finishes the
 // transaction in progress, flushes, checkpoints and returns Ok. A second run resumes from the

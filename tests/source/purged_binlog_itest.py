@@ -7,8 +7,10 @@ on top of it (README "When the binlog was purged", docs/staging.md "Re-load").
 Round 1: `binlake run`, stop, more changes, FLUSH + PURGE BINARY LOGS; `binlake capture` and
 `binlake run` both fail with the exact line, staging and lake byte for byte unchanged; then
 `binlake run --resnapshot`. Round 2: `binlake capture` alone (its change files never applied),
-stop, changes, purge; `binlake run` with the config policy. Each round ends with `binlake verify`
-exit 0 and every staging file applied again changing nothing.
+stop, changes, purge; `binlake run` with the config policy. Round 3: `binlake capture
+--resnapshot` under a `binlake trigger` that keeps running (it must hand the re-written LOAD
+files over again). Each round ends with `binlake verify` exit 0 and every staging file applied
+again changing nothing.
 
 usage: purged_binlog_itest.py BINLAKE
 """
@@ -172,6 +174,16 @@ def main():
         check(tree(staging) == staged, f"{command} with a purged checkpoint changed staging")
         check(tree(lake_root) == laked, f"{command} with a purged checkpoint changed the lake")
 
+    # a purged start GTID (cdc without a checkpoint): the server's error 1236, the same line
+    p = subprocess.run([BINLAKE, "capture", "--config", cfg, "--migration-type", "cdc", "--gtid",
+                        "0-1-1", "--staging", os.path.join(tmp, "gtid-staging")],
+                       capture_output=True, text=True, timeout=30)
+    lines = p.stderr.splitlines()
+    check(p.returncode != 0 and lines and lines[-1].startswith(
+        "binlake: capture: the binlog the capture must resume from is gone: the start needs GTID "
+        f"0-1-1, but the oldest binlog the server still has is {oldest} (SHOW BINARY LOGS;"),
+        f"a purged start GTID: exit {p.returncode}, {lines}")
+
     # (b) --resnapshot: a new full load after every staged change file, then the changes
     proc = pipeline.spawn([BINLAKE, "run", "--config", cfg, "--resnapshot"], stderr=logs)
     caught_up("after --resnapshot")
@@ -204,6 +216,23 @@ def main():
     caught_up("changes after the second re-load")
     stop(proc, "binlake run (when_purged = resnapshot)")
     verify_and_reapply("round 2")
+
+    # ---- round 3: a long-running `binlake trigger` that handed the old LOAD files over already;
+    # no change after the re-load, so only the re-load's LOAD files bring the lake up to date
+    trig = pipeline.spawn([BINLAKE, "trigger", "--config", cfg], stderr=logs)
+    proc = pipeline.spawn([BINLAKE, "capture", "--config", cfg], stderr=logs)
+    workload(cur, 700, 10)
+    caught_up("round 3 changes")
+    stop(proc, "binlake capture")
+    workload(cur, 800, 10)
+    purge(cur)
+    proc = pipeline.spawn([BINLAKE, "capture", "--config", cfg, "--resnapshot"], stderr=logs)
+    caught_up("round 3 re-load under a running trigger")
+    workload(cur, 900, 5)
+    caught_up("round 3 changes after the re-load")
+    stop(proc, "binlake capture --resnapshot")
+    stop(trig, "binlake trigger")
+    verify_and_reapply("round 3")
 
     logs.close()
     cur.execute(f"DROP DATABASE {DB}")
