@@ -418,13 +418,11 @@ Status MapUnavailable(const binlog::ConnectionOptions& conn, const staging::Sour
 
 Status PurgedBinlogError(const std::string& what, const std::string& needs,
                          const std::string& oldest) {
-  return Status::Server(
-      "the binlog the capture must resume from is gone: " + what + " needs " + needs +
-      ", but the oldest binlog the server still has is " + oldest +
-      " (SHOW BINARY LOGS; the ones before it were purged). Recover with --resnapshot (or "
-      "[capture] "
-      "when_purged = \"resnapshot\"): a new full load of every captured table, then the changes "
-      "from there");
+  return Status::Server("the binlog the capture must resume from is gone: " + what + " needs " +
+                        needs + ", but the oldest binlog the server still has is " + oldest +
+                        " (SHOW BINARY LOGS; the ones before it were purged). Recover with "
+                        "--resnapshot (or [capture] when_purged = \"resnapshot\"): a new full "
+                        "load of every captured table, then the changes from there");
 }
 
 Result<MigrationType> ParseMigrationType(const std::string& s) {
@@ -454,8 +452,9 @@ Status RunCapture(const CaptureOptions& options, const std::atomic<bool>* stop,
     // the preflight.
     auto purged = PurgedCheckpoint(options.connection, resume);
     if (purged.ok()) oldest = *purged;
-    if (oldest && !options.resnapshot)
+    if (oldest && !options.resnapshot) {
       return PurgedBinlogError("the checkpoint", Needs(resume), *oldest);
+    }
   }
   if (!options.skip_preflight && !replay) {
     BL_ASSIGN_OR_RETURN(auto report,

@@ -17,6 +17,7 @@ usage: purged_binlog_itest.py BINLAKE
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -241,6 +242,7 @@ def main():
         with open(logs.name) as f:
             print(f.read()[-3000:], file=sys.stderr)
         sys.exit(1)
+    shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":
