@@ -4,8 +4,10 @@
 It applies binlake's staging files (docs/staging.md) to the lake's Delta tables with delta-spark,
 with exactly the semantics of `binlake apply` (docs/lake.md, docs/spark.md):
 
-- LOAD files (re)build a table in one commit (`txn` version 0, `binlake.load` = their identity);
-  they are read by Spark in parallel (the full-load job, `--full-load`).
+- LOAD files (re)build a table in one commit (`txn` version = their `after_sequence`, 0 for a first
+  load; `binlake.load` = their identity); they are read by Spark in parallel (the full-load job,
+  `--full-load`). A newer load (a re-load after a purged binlog, docs/lake.md "Re-loads") is
+  applied before any change file that follows it; the change files before it are then skipped.
 - Change files apply in staging sequence order, each table's batch in one MERGE: rows in file
   order, the last change of a key decides (I/U: the after-image, D: gone), so key moves (D of the
   old key, I of the new one) end right. Tables without a primary key keep rows as a multiset: I/U
@@ -529,8 +531,29 @@ def load_identity(t, names):
     return "".join(t.manifest(n)["sha256"][:16] for n in names)
 
 
+def staged_load(t):
+    """(LOAD names, identity, after_sequence) of the table's staged full load; None without."""
+    loads = sorted(n for n in t.csv_names() if LOAD_RE.match(n))
+    if not loads:
+        return None
+    after = max(int(t.manifest(n).get("after_sequence", 0)) for n in loads)
+    return loads, load_identity(t, loads), after
+
+
+def newer_load_first(lake, t, newest):
+    """Whether the table's staged load is newer than the lake's and a change file to apply (up to
+    sequence `newest`) follows it: binlake's LoadToApply (src/lake/staged.cc)."""
+    if not lake.exists(t):
+        return False
+    txn, conf = lake.state(t)
+    if newest <= txn:
+        return False
+    load = staged_load(t)
+    return load is not None and load[1] != conf.get("binlake.load") and load[2] < newest
+
+
 def full_load(spark, F, lake, t, dialect, stats, force=False):
-    """Rebuilds the table from its LOAD files in one commit (txn 0, binlake.load)."""
+    """Rebuilds the table from its LOAD files in one commit (txn after_sequence, binlake.load)."""
     loads = sorted(n for n in t.csv_names() if LOAD_RE.match(n))
     if not loads:
         return False
@@ -541,12 +564,18 @@ def full_load(spark, F, lake, t, dialect, stats, force=False):
                        "re-run the full load")
     shape = TableShape(t.table_schema(versions.pop()))
     ident = load_identity(t, loads)
+    after = max(int(m.get("after_sequence", 0)) for m in manifests)
     buckets = None
+    txn = -1
     if lake.exists(t):
-        _, conf = lake.state(t)
+        txn, conf = lake.state(t)
         if conf.get("binlake.load") == ident and not force:
             return False
         buckets = conf.get("binlake.buckets")
+        if txn > after:
+            raise JobError(f"{lake.path(t)} applied change file {txn}, newer than its staged full "
+                           f"load (after change file {after}), before that load: delete the lake "
+                           "table and apply again")
     rows = sum(int(m.get("rows", 0)) for m in manifests)
     new_table = buckets is None
     if new_table:
@@ -563,10 +592,11 @@ def full_load(spark, F, lake, t, dialect, stats, force=False):
     props = {"binlake.buckets": buckets, "binlake.schemaVersion": str(shape.version),
              "binlake.load": ident, "delta.enableDeletionVectors": "false"}
     w = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-    if new_table:
-        # The first load records txn 0. Delta only moves a txn version forward, so a re-load of
-        # a table keeps its version (binlake's own re-load sets it back to 0).
-        w = w.option("txnAppId", t.app_id).option("txnVersion", "0")
+    if after > txn:
+        # The load records its after_sequence (0 for a first load): the change files up to it
+        # are in the load. Delta skips a write whose txnVersion is not above the table's, so a
+        # re-load at the same version keeps the version without the option.
+        w = w.option("txnAppId", t.app_id).option("txnVersion", str(after))
     w.save(lake.path(t))
     # DataFrameWriter options other than delta.* do not become table properties: set them in the
     # same way binlake keeps them (metaData.configuration).
@@ -778,6 +808,9 @@ def run(args):
         names = t.csv_names()
         wanted = asked.get((t.schema, t.table))
         load_asked = args.full_load or (wanted and any(LOAD_RE.match(n) for n in wanted))
+        if not load_asked:
+            asked_cdc = [int(CDC_RE.match(n).group(1)) for n in (wanted or names) if CDC_RE.match(n)]
+            load_asked = bool(asked_cdc) and newer_load_first(lake, t, max(asked_cdc))
         if load_asked or not lake.exists(t):
             loaded = full_load(spark, F, lake, t, args.dialect, stats, force=False)
             if not loaded and not lake.exists(t):

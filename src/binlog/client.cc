@@ -327,10 +327,19 @@ Result<std::string_view> BinlogClient::Next() {
   return ev;
 }
 
+namespace {
+constexpr std::string_view kCannotStream = ": cannot stream the binlog from ";
+}  // namespace
+
+bool IsBinlogUnavailable(const Status& status) {
+  return status.code() == StatusCode::kServer &&
+         status.message().find(kCannotStream) != std::string::npos;
+}
+
 Status BinlogClient::ServerError(unsigned int e, const std::string& msg) const {
   const std::string where = "mysql " + endpoint_;
   if (e == 1236) {
-    return Status::Server(where + ": cannot stream the binlog from " + start_desc_ + ": " + msg +
+    return Status::Server(where + std::string(kCannotStream) + start_desc_ + ": " + msg +
                           " (the file may have been purged or never existed: check SHOW BINARY "
                           "LOGS, start from the current position or a new snapshot, and keep "
                           "binlogs longer with expire_logs_days/binlog_expire_logs_seconds)");

@@ -37,6 +37,10 @@ struct StartPosition {
 
 using Row = std::vector<std::optional<std::string>>;
 
+// Whether a status is the server's refusal to stream from the asked position (error 1236: the
+// binlog file or GTID is gone, purged or never written).
+bool IsBinlogUnavailable(const Status& status);
+
 // A plain client connection with the options above (timeouts, utf8mb4, TLS); errors are one line
 // naming host:port and the fix. The caller closes it with mysql_close.
 Result<st_mysql*> OpenMysql(const ConnectionOptions& options);

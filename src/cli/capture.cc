@@ -30,6 +30,9 @@ options:
   --staging URI             the staging store: a folder, file:///folder or s3://bucket/prefix
                             (default: the config's capture.staging; S3 access from [s3])
   --skip-preflight          do not run the checks first
+  --resnapshot              if the binlog the checkpoint needs was purged, take a new full load of
+                            every captured table and continue from it (as [capture] when_purged =
+                            "resnapshot"); without a purge it changes nothing
 )";
 
 constexpr const char* kCheckHelp = R"(usage: binlake check --config FILE
@@ -119,6 +122,7 @@ Result<source::CaptureOptions> CaptureOptionsFromConfig(const config::Config& cf
   o.cdc_start.file = cfg.start.binlog_file;
   o.cdc_start.pos = cfg.start.binlog_pos;
   o.cdc_start.gtid = cfg.start.gtid;
+  o.resnapshot = cc.when_purged == "resnapshot";
   return o;
 }
 
@@ -165,7 +169,7 @@ int CaptureCommand(const Args& args) {
     return 0;
   }
   std::string config_path, migration, from, gtid, binlog_dir, staging_dir;
-  bool skip_preflight = false;
+  bool skip_preflight = false, resnapshot = false;
   for (size_t i = 0; i < args.size(); i++) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) {
@@ -188,6 +192,8 @@ int CaptureCommand(const Args& args) {
       ok = value(&staging_dir);
     } else if (a == "--skip-preflight") {
       skip_preflight = true;
+    } else if (a == "--resnapshot") {
+      resnapshot = true;
     } else {
       return Fail("capture: unknown option " + a + " (see binlake capture --help)");
     }
@@ -207,6 +213,7 @@ int CaptureCommand(const Args& args) {
   }
   if (!staging_dir.empty()) o.staging_root = staging_dir;
   o.skip_preflight = skip_preflight;
+  if (resnapshot) o.resnapshot = true;
   o.binlog_dir = binlog_dir;
   if (!from.empty()) {
     size_t colon = from.rfind(':');

@@ -36,12 +36,15 @@ options:
 constexpr const char* kDefaultSparkSubmit =
     "spark-submit --packages io.delta:delta-spark_4.2_2.13:4.4.0";
 
-constexpr const char* kRunHelp = R"(usage: binlake run --config FILE
+constexpr const char* kRunHelp = R"(usage: binlake run --config FILE [--resnapshot]
 
 The whole pipeline in one process: the capture (as `binlake capture`) and the trigger with the
 built-in apply (as `binlake trigger`), so a change committed in the source shows in the lake table
 within about a second. SIGINT/SIGTERM stop both cleanly ("stop instances"); the next start resumes
 from the checkpoints.
+
+  --resnapshot   if the binlog the checkpoint needs was purged, take a new full load of every
+                 captured table and continue from it (as [capture] when_purged = "resnapshot")
 )";
 
 std::atomic<bool> g_stop{false};
@@ -125,7 +128,16 @@ int RunCommand(const Args& args) {
     std::fputs(kRunHelp, stdout);
     return 0;
   }
-  auto config_arg = ConfigOnlyArgs("run", args);
+  Args rest;
+  bool resnapshot = false;
+  for (const auto& a : args) {
+    if (a == "--resnapshot") {
+      resnapshot = true;
+    } else {
+      rest.push_back(a);
+    }
+  }
+  auto config_arg = ConfigOnlyArgs("run", rest);
   if (!config_arg.ok()) return Fail(config_arg.status().message());
   const std::string& config_path = *config_arg;
   if (config_path.empty()) return Fail("run: --config FILE is required (docs/config.md)");
@@ -133,6 +145,7 @@ int RunCommand(const Args& args) {
   if (!cfg.ok()) return Fail("run: " + cfg.status().message());
   auto capture = CaptureOptionsFromConfig(*cfg);
   if (!capture.ok()) return Fail("run: " + capture.status().message());
+  if (resnapshot) capture->resnapshot = true;
   trigger::TriggerOptions t = TriggerFromConfig(*cfg);
   // The lake follows quickly: without bucket notifications the listing runs at most every
   // 250 ms; with them it is only the safety net, every trigger_poll_ms.

@@ -75,7 +75,7 @@ Status GetStrings(const toml::table& t, const char* key, std::vector<std::string
 Status ParseCapture(const toml::table& cap, const std::string& origin, CaptureConfig* c) {
   BL_RETURN_IF_ERROR(CheckKeys(cap,
                                {"staging", "spool_dir", "migration_type", "include", "exclude",
-                                "csv", "flush", "min_retention_hours"},
+                                "csv", "flush", "min_retention_hours", "when_purged"},
                                "capture", origin));
   BL_RETURN_IF_ERROR(Get(cap, "staging", &c->staging, "capture", origin));
   BL_RETURN_IF_ERROR(Get(cap, "spool_dir", &c->spool_dir, "capture", origin));
@@ -91,6 +91,11 @@ Status ParseCapture(const toml::table& cap, const std::string& origin, CaptureCo
   BL_RETURN_IF_ERROR(GetStrings(cap, "include", &c->include, "capture", origin));
   BL_RETURN_IF_ERROR(GetStrings(cap, "exclude", &c->exclude, "capture", origin));
   BL_RETURN_IF_ERROR(Get(cap, "min_retention_hours", &c->min_retention_hours, "capture", origin));
+  BL_RETURN_IF_ERROR(Get(cap, "when_purged", &c->when_purged, "capture", origin));
+  if (c->when_purged != "fail" && c->when_purged != "resnapshot") {
+    return Status::InvalidArgument(origin + ": capture.when_purged '" + c->when_purged +
+                                   "' is not one of fail, resnapshot");
+  }
   if (c->migration_type != "full-load" && c->migration_type != "cdc" &&
       c->migration_type != "full-load-and-cdc") {
     return Status::InvalidArgument(origin + ": capture.migration_type '" + c->migration_type +

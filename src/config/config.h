@@ -58,6 +58,9 @@ struct CaptureConfig {
   uint32_t flush_interval_ms = 1000;
   uint64_t flush_min_file_size_mb = 32;
   uint32_t min_retention_hours = 24;
+  // The checkpoint's binlog was purged: "fail" (stop with one line) or "resnapshot" (a new full
+  // load, then changes from it).
+  std::string when_purged = "fail";
 };
 
 // [lake]: where and how the apply writes lake tables.

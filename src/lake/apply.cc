@@ -713,9 +713,8 @@ class Applier {
     return Status::Ok();
   }
 
-  // Rebuilds the table from all its LOAD files.
-  Status ApplyLoad(Table* t) {
-    BL_ASSIGN_OR_RETURN(auto staged, StagedLoadFiles(*t->st));
+  // Rebuilds the table from all its LOAD files; the commit's txn is the load's after_sequence.
+  Status ApplyLoad(Table* t, const StagedLoad& staged) {
     const std::string& load_id = staged.id;
     const int version = staged.schema_version;
     const uint64_t rows = staged.rows;
@@ -726,6 +725,7 @@ class Applier {
         stats_->skipped++;
         return Status::Ok();
       }
+      BL_RETURN_IF_ERROR(CheckLoadAfter(*t, snap, staged.after_sequence));
       t->buckets = o_.buckets > 0 ? o_.buckets : AutoBuckets(rows);
       BL_RETURN_IF_ERROR(InitTable(o_, version, t));
       LoadWriter writer(o_, *t, staged.names);
@@ -742,7 +742,7 @@ class Applier {
         written += static_cast<uint64_t>(files[i]->rows());
         bytes += static_cast<uint64_t>(files[i]->bytes());
       }
-      actions.push_back(TxnAction(*t, 0));
+      actions.push_back(TxnAction(*t, static_cast<int64_t>(staged.after_sequence)));
       actions.push_back(CommitInfo(snap.version < 0 ? "CREATE TABLE AS SELECT" : "WRITE"));
       bool won = false;
       BL_RETURN_IF_ERROR(Commit(t, snap.version + 1, actions, &won));
@@ -864,6 +864,17 @@ class Applier {
   }
 
  private:
+  // A txn only moves forward: a table that applied a change file newer than the load (by a writer
+  // that ignored the load) cannot take it without losing that change.
+  static Status CheckLoadAfter(const Table& t, const DeltaSnapshot& snap, uint64_t after) {
+    auto txn = snap.txns.find(AppId(t));
+    if (txn == snap.txns.end() || txn->second <= static_cast<int64_t>(after)) return Status::Ok();
+    return Status::Corruption(t.dir + " applied change file " + std::to_string(txn->second) +
+                              ", newer than its staged full load (after change file " +
+                              std::to_string(after) +
+                              "), before that load: delete the lake table and apply again");
+  }
+
   // Files of other engines: each scanned once (in parallel) for rows of the change keys, which
   // join their bucket's merge (docs/lake.md "Files written by other engines").
   static Status ForeignPass(const Table& t, const std::map<int, BucketChanges>& changes,
@@ -1162,6 +1173,17 @@ class Applier {
   ApplyStats* stats_;
 };
 
+// The lake table's side of LoadToApply: its LOAD identity and txn version.
+LakeTableState LakeState(const DeltaSnapshot& snap, const std::string& app_id) {
+  LakeTableState s;
+  s.exists = snap.version >= 0;
+  auto load = snap.configuration.find("binlake.load");
+  if (load != snap.configuration.end()) s.load_id = load->second;
+  auto txn = snap.txns.find(app_id);
+  if (txn != snap.txns.end()) s.applied = txn->second;
+  return s;
+}
+
 }  // namespace
 
 Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std::string>& files) {
@@ -1183,20 +1205,16 @@ Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std
     t.lake = LakeTableStore(lake, st.schema, st.table);
     t.dir = t.lake->uri();
     BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(*t.lake));
-    bool load = st.AnyLoadAsked();
-    if (!load && snap.version < 0) {
-      BL_ASSIGN_OR_RETURN(auto all, ListStagedCsv(st));
-      load = std::any_of(all.begin(), all.end(),
-                         [](const std::string& n) { return staging::IsLoadFileName(n); });
-    }
+    BL_ASSIGN_OR_RETURN(auto load, LoadToApply(st, LakeState(snap, AppId(t))));
     if (load) {
-      BL_RETURN_IF_ERROR(applier.ApplyLoad(&t));
+      BL_RETURN_IF_ERROR(applier.ApplyLoad(&t, *load));
       BL_ASSIGN_OR_RETURN(snap, ReadDeltaLog(*t.lake));
+    } else if (st.AnyLoadAsked()) {
+      stats.skipped++;  // the lake has this load
     }
     // Files up to the table's txn version are applied: leave them out here rather than replay
     // the log once per earlier file (ApplyCdc still checks each one against a fresh snapshot).
-    auto txn = snap.txns.find(AppId(t));
-    const int64_t applied = txn == snap.txns.end() ? -1 : txn->second;
+    const int64_t applied = LakeState(snap, AppId(t)).applied;
     int skipped = 0;
     BL_ASSIGN_OR_RETURN(auto cdc, ChangeFilesUpTo(st, applied, &skipped));
     stats.skipped += skipped;
@@ -1218,17 +1236,15 @@ Result<std::vector<std::string>> PendingFiles(const ApplyOptions& options,
   for (const auto& st : staged) {
     auto table = LakeTableStore(lake, st.schema, st.table);
     BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(*table));
-    bool loading = false;
-    if (st.AnyLoadAsked()) {
-      BL_ASSIGN_OR_RETURN(auto load, StagedLoadFiles(st));
-      auto it = snap.configuration.find("binlake.load");
-      loading = snap.version < 0 || it == snap.configuration.end() || it->second != load.id;
-    }
-    auto txn = snap.txns.find("binlake:" + st.schema + "." + st.table);
-    const int64_t applied = loading || txn == snap.txns.end() ? -1 : txn->second;
+    // As ApplyFiles: a load to apply first makes its after_sequence the applied sequence.
+    const LakeTableState state = LakeState(snap, "binlake:" + st.schema + "." + st.table);
+    BL_ASSIGN_OR_RETURN(auto load, LoadToApply(st, state));
+    const int64_t applied = load ? static_cast<int64_t>(load->after_sequence) : state.applied;
     for (const auto& name : st.names) {
       auto seq = SequenceOfName(name);
-      if (seq ? static_cast<int64_t>(*seq) > applied : loading) pending.insert(st.Key(name));
+      if (seq ? static_cast<int64_t>(*seq) > applied : load.has_value()) {
+        pending.insert(st.Key(name));
+      }
     }
   }
   for (const auto& f : files) {

@@ -164,11 +164,16 @@ class CsvApplier {
     BL_RETURN_IF_ERROR(lock.Lock(dir_));
     BL_ASSIGN_OR_RETURN(state_, ReadState(dir_));
     BL_RETURN_IF_ERROR(Recover(dir_, state_));
-    BL_ASSIGN_OR_RETURN(const auto staged, ListStagedCsv(st));
-    const bool staged_load = std::any_of(staged.begin(), staged.end(), [](const std::string& n) {
-      return staging::IsLoadFileName(n);
-    });
-    if (st.AnyLoadAsked() || (!state_.exists && staged_load)) BL_RETURN_IF_ERROR(ApplyLoad());
+    LakeTableState lake;
+    lake.exists = state_.exists;
+    lake.load_id = state_.load;
+    lake.applied = state_.exists ? state_.sequence : -1;
+    BL_ASSIGN_OR_RETURN(auto load, LoadToApply(st, lake));
+    if (load) {
+      BL_RETURN_IF_ERROR(ApplyLoad(*load));
+    } else if (st.AnyLoadAsked()) {
+      stats_->skipped++;  // the table has this load
+    }
     BL_ASSIGN_OR_RETURN(auto cdc, ChangeFilesUpTo(st));
     for (const auto& [m, name] : cdc) BL_RETURN_IF_ERROR(ApplyChange(m, name));
     return Status::Ok();
@@ -293,11 +298,17 @@ class CsvApplier {
     return Recover(dir_, state_);
   }
 
-  Status ApplyLoad() {
-    BL_ASSIGN_OR_RETURN(auto load, StagedLoadFiles(st_));
+  // The table from its LOAD files; its sequence becomes the load's after_sequence.
+  Status ApplyLoad(const StagedLoad& load) {
     if (state_.exists && state_.load == load.id) {
       stats_->skipped++;
       return Status::Ok();
+    }
+    if (state_.exists && state_.sequence > static_cast<int64_t>(load.after_sequence)) {
+      return Status::Corruption(dir_ + " applied change file " + std::to_string(state_.sequence) +
+                                ", newer than its staged full load (after change file " +
+                                std::to_string(load.after_sequence) +
+                                "), before that load: delete the lake table and apply again");
     }
     BL_RETURN_IF_ERROR(InitColumns(load.schema_version));
     const int buckets = o_.buckets > 0 ? o_.buckets : kCsvDefaultBuckets;
@@ -308,7 +319,7 @@ class CsvApplier {
     std::map<int, std::vector<const Cells*>> by_bucket;
     for (const auto& r : rows) by_bucket[BucketOfCells(key_, r.cells, buckets)].push_back(&r.cells);
     CsvState next;
-    next.sequence = 0;
+    next.sequence = static_cast<int64_t>(load.after_sequence);
     next.load = load.id;
     next.schema_version = schema_version_;
     next.buckets = buckets;

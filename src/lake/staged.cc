@@ -136,9 +136,41 @@ Result<StagedLoad> StagedLoadFiles(const StagedTable& t) {
     l.id += m.sha256.substr(0, 16);
     l.schema_version = m.schema_version;
     l.rows += m.rows;
+    l.after_sequence = std::max(l.after_sequence, m.after_sequence);
   }
   if (l.names.empty()) return Status::NotFound("no LOAD files in " + t.Dir());
   return l;
+}
+
+Result<std::optional<StagedLoad>> LoadToApply(const StagedTable& t, const LakeTableState& lake) {
+  std::optional<StagedLoad> none;
+  bool load_asked = false;
+  uint64_t target = 0;  // the newest change file asked for
+  for (const auto& n : t.names) {
+    if (staging::IsLoadFileName(n)) {
+      load_asked = true;
+    } else if (auto seq = SequenceOfName(n)) {
+      target = std::max(target, *seq);
+    }
+  }
+  if (!load_asked) {
+    // Nothing new to apply, or the table exists and no change file could follow a newer load.
+    if (lake.exists && static_cast<int64_t>(target) <= lake.applied) return none;
+    BL_ASSIGN_OR_RETURN(auto all, ListStagedCsv(t));
+    if (std::none_of(all.begin(), all.end(),
+                     [](const std::string& n) { return staging::IsLoadFileName(n); })) {
+      return none;
+    }
+  }
+  auto load = StagedLoadFiles(t);
+  if (!load.ok()) {
+    // LOAD files removed between the listing and the read: a load is being staged again.
+    if (load.status().code() == StatusCode::kNotFound && !load_asked && lake.exists) return none;
+    return load.status();
+  }
+  if (lake.exists && lake.load_id == load->id) return none;
+  if (!load_asked && lake.exists && load->after_sequence >= target) return none;
+  return std::optional<StagedLoad>(std::move(load).value());
 }
 
 Result<std::vector<std::pair<staging::FileManifest, std::string>>> ChangeFilesUpTo(

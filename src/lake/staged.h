@@ -52,8 +52,25 @@ struct StagedLoad {
   std::string id;
   int schema_version = 0;
   uint64_t rows = 0;
+  // The last change-file sequence staged before the load: the table's applied sequence once the
+  // load is applied (0 for a first load; docs/lake.md "Re-loads").
+  uint64_t after_sequence = 0;
 };
 Result<StagedLoad> StagedLoadFiles(const StagedTable& t);
+
+// What an apply of a table knows of its lake table.
+struct LakeTableState {
+  bool exists = false;
+  std::string load_id;   // the LOAD identity it was built from ("" if none)
+  int64_t applied = -1;  // its applied staging sequence (txn), -1 if none
+};
+
+// The full load an apply of `t` applies first, if any: the table's LOAD files when one of them
+// is asked for or the table does not exist yet, or a newer load (another identity) when a change
+// file to apply comes after it (sequence > its after_sequence). nullopt when the lake already has
+// the staged load or there is none. A newer load is not applied only for the change files staged
+// before it: while a re-load is being staged they still apply to the table as it is.
+Result<std::optional<StagedLoad>> LoadToApply(const StagedTable& t, const LakeTableState& lake);
 
 // The change files to apply for the newest one asked for: every staged change file with a
 // sequence above `applied` and up to it, in sequence order (a late trigger never leaves a gap).

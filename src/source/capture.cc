@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -383,7 +384,71 @@ Result<std::vector<std::string>> BinlogFiles(const std::string& dir) {
   return files;
 }
 
+// The binlog files the server still has, oldest first (SHOW BINARY LOGS).
+Result<std::vector<std::string>> ServerBinlogs(const binlog::ConnectionOptions& conn) {
+  BL_ASSIGN_OR_RETURN(auto client, binlog::BinlogClient::Connect(conn));
+  BL_ASSIGN_OR_RETURN(auto rows, client->Query("SHOW BINARY LOGS"));
+  std::vector<std::string> files;
+  for (const auto& r : rows) {
+    if (!r.empty() && r[0]) files.push_back(*r[0]);
+  }
+  return files;
+}
+
+// Whether binlog `file` is gone: not listed, and before the oldest listed file of its name
+// (`name.000012`: the number orders; the server purges oldest first).
+bool Purged(const std::string& file, const std::vector<std::string>& logs) {
+  if (logs.empty() || std::find(logs.begin(), logs.end(), file) != logs.end()) return false;
+  const std::string& oldest = logs.front();
+  const size_t a = file.rfind('.'), b = oldest.rfind('.');
+  if (a == std::string::npos || b == std::string::npos || file.compare(0, a, oldest, 0, b) != 0 ||
+      a != b) {
+    return false;  // another name: not ours to judge, the server says what it has
+  }
+  const std::string na = file.substr(a + 1), nb = oldest.substr(b + 1);
+  return na.size() < nb.size() || (na.size() == nb.size() && na < nb);
+}
+
+std::string Needs(const staging::SourcePosition& p) {
+  return p.ToString() + (p.gtid.empty() ? "" : " (GTID " + p.gtid + ")");
+}
+
+// Where the stream must start, when the server no longer has it: the oldest binlog it has.
+Result<std::optional<std::string>> PurgedCheckpoint(const binlog::ConnectionOptions& conn,
+                                                    const staging::SourcePosition& resume) {
+  BL_ASSIGN_OR_RETURN(auto logs, ServerBinlogs(conn));
+  if (!Purged(resume.file, logs)) return std::optional<std::string>();
+  return std::optional<std::string>(logs.front());
+}
+
+// The server refused to stream (error 1236, e.g. on a reconnect after a purge): the same line as
+// the check at start when the checkpoint's binlog (or the start GTID) is gone.
+Status MapUnavailable(const binlog::ConnectionOptions& conn, const staging::SourcePosition& cp,
+                      const binlog::StartPosition& start, Status st) {
+  if (!binlog::IsBinlogUnavailable(st)) return st;
+  auto logs = ServerBinlogs(conn);
+  if (!logs.ok() || logs->empty()) return st;
+  if (!cp.empty()) {
+    return Purged(cp.file, *logs) ? PurgedBinlogError("the checkpoint", Needs(cp), logs->front())
+                                  : st;
+  }
+  // MariaDB: "... required binlog files have been purged."
+  if (!start.gtid.empty() && st.message().find("purged") != std::string::npos) {
+    return PurgedBinlogError("the start", "GTID " + start.gtid, logs->front());
+  }
+  return st;
+}
+
 }  // namespace
+
+Status PurgedBinlogError(const std::string& what, const std::string& needs,
+                         const std::string& oldest) {
+  return Status::Server("the binlog the capture must resume from is gone: " + what + " needs " +
+                        needs + ", but the oldest binlog the server still has is " + oldest +
+                        " (SHOW BINARY LOGS; the ones before it were purged). Recover with "
+                        "--resnapshot (or [capture] when_purged = \"resnapshot\"): a new full "
+                        "load of every captured table, then the changes from there");
+}
 
 Result<MigrationType> ParseMigrationType(const std::string& s) {
   if (s == "full-load") return MigrationType::kFullLoad;
@@ -402,6 +467,20 @@ Status RunCapture(const CaptureOptions& options, const std::atomic<bool>* stop,
   BL_ASSIGN_OR_RETURN(auto staging, staging::Staging::Open(options.staging_root, options.store,
                                                            options.csv, flush, options.spool_dir));
   bool replay = !options.binlog_dir.empty();
+  bool load = options.migration != MigrationType::kCdc && !staging->checkpoint().full_load_done;
+  const staging::SourcePosition resume = staging->checkpoint().position;
+  std::optional<std::string> oldest;  // the oldest binlog left, when the checkpoint's is purged
+  if (!load && !replay && !resume.empty() && options.migration != MigrationType::kFullLoad) {
+    // The binlog the checkpoint needs must still be on the server: else stop before anything
+    // (the preflight's warnings included) is written, or take a new full load (its LOAD files
+    // follow every change file staged so far). A server that cannot list its binlogs is left to
+    // the preflight.
+    auto purged = PurgedCheckpoint(options.connection, resume);
+    if (purged.ok()) oldest = *purged;
+    if (oldest && !options.resnapshot) {
+      return PurgedBinlogError("the checkpoint", Needs(resume), *oldest);
+    }
+  }
   if (!options.skip_preflight && !replay) {
     BL_ASSIGN_OR_RETURN(auto report,
                         RunPreflight(options.connection, options.filter, options.preflight));
@@ -413,7 +492,13 @@ Status RunCapture(const CaptureOptions& options, const std::atomic<bool>* stop,
     }
   }
 
-  if (options.migration != MigrationType::kCdc && !staging->checkpoint().full_load_done) {
+  if (oldest) {
+    log("the checkpoint needs " + Needs(resume) + ", but the oldest binlog on the server is " +
+            *oldest + ": taking a new full load (resnapshot)",
+        false);
+    load = true;
+  }
+  if (load) {
     if (replay) {
       return Status::InvalidArgument(
           "--from-binlog-files replays changes only: use migration_type = \"cdc\"");
@@ -486,7 +571,7 @@ Status RunCapture(const CaptureOptions& options, const std::atomic<bool>* stop,
   Status st = stream.Run(start, &decoder, &sink, &stream_stop);
   done.store(true);
   watcher.join();
-  BL_RETURN_IF_ERROR(st);
+  if (!st.ok()) return MapUnavailable(options.connection, cp.position, start, std::move(st));
   if (sink.in_transaction()) {
     // Stopped inside a transaction: what it appended is not committed; drop it.
     BL_RETURN_IF_ERROR(staging->AbortTransaction());

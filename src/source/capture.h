@@ -33,6 +33,10 @@ struct CaptureOptions {
   binlog::StartPosition cdc_start;
   // Replay binlog files from this folder instead of streaming from the server.
   std::string binlog_dir;
+  // When the binlog the checkpoint resumes from was purged: a new full load of every captured
+  // table, then changes from its snapshot (--resnapshot, [capture] when_purged = "resnapshot").
+  // False: stop with one line that says so.
+  bool resnapshot = false;
 };
 
 struct CaptureStats {
@@ -45,6 +49,12 @@ struct CaptureStats {
 
 // Log lines (progress, events worth knowing); `transient` lines redraw a progress bar in place.
 using CaptureLog = std::function<void(const std::string& line, bool transient)>;
+
+// The one-line error for a resume position whose binlog the server no longer has: `what` needs
+// `needs` ("the checkpoint", "binlog.000003:1234 (GTID 0-1-7)"), `oldest` is the oldest binlog of
+// SHOW BINARY LOGS; it names the recovery (--resnapshot).
+Status PurgedBinlogError(const std::string& what, const std::string& needs,
+                         const std::string& oldest);
 
 // Runs until the migration is done (full-load) or *stop becomes true (cdc): then it finishes the
 // transaction in progress, flushes, checkpoints and returns Ok. A second run resumes from the

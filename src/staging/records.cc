@@ -219,6 +219,9 @@ std::string ManifestToJson(const FileManifest& m) {
          {"first_commit", m.first_commit},
          {"last_commit", m.last_commit}};
   if (m.truncate) j["truncate"] = true;
+  // Only LOAD manifests name the change files they follow (change-file manifests stay as they
+  // were).
+  if (m.kind == "load") j["after_sequence"] = m.after_sequence;
   return j.dump(2) + "\n";
 }
 
@@ -243,6 +246,7 @@ Result<FileManifest> ManifestFromJson(std::string_view text, const std::string& 
     m.first_commit = j.at("first_commit").get<std::string>();
     m.last_commit = j.at("last_commit").get<std::string>();
     m.truncate = j.value("truncate", false);
+    m.after_sequence = j.value("after_sequence", uint64_t{0});  // absent before re-loads existed
     return m;
   } catch (const nlohmann::json::exception& e) {
     return BadJson(path, e);

@@ -97,12 +97,13 @@ class LoadWriterImpl : public LoadWriter {
  public:
   LoadWriterImpl(store::ObjectStore* store, const std::string& spool, const CsvOptions& csv,
                  const TableSchema& schema, int version, const SourcePosition& snapshot,
-                 std::string load_time)
+                 uint64_t after_sequence, std::string load_time)
       : store_(store),
         csv_(csv),
         schema_(schema),
         version_(version),
         snapshot_(snapshot),
+        after_sequence_(after_sequence),
         load_time_(std::move(load_time)),
         spool_dir_(TableDir(spool, schema.schema, schema.table)) {}
 
@@ -165,6 +166,7 @@ class LoadWriterImpl : public LoadWriter {
     m.rows = m.inserts = file_rows_;
     m.bytes = file_->size();
     m.start = m.end = snapshot_;
+    m.after_sequence = after_sequence_;
     m.first_commit = m.last_commit = load_time_;
     m.sha256 = sha_->HexDigest();
     BL_RETURN_IF_ERROR(
@@ -180,6 +182,7 @@ class LoadWriterImpl : public LoadWriter {
   TableSchema schema_;
   int version_;
   SourcePosition snapshot_;
+  uint64_t after_sequence_;
   std::string load_time_;
   std::string spool_dir_;
   std::unique_ptr<AppendFile> file_;
@@ -310,8 +313,9 @@ Status StoreStaging::Init() {
   if (intent_text.ok()) {
     BL_ASSIGN_OR_RETURN(FlushIntent intent, FlushIntentFromJson(*intent_text, intent_where));
     if (cp_.next_sequence == intent.first_sequence + intent.files.size() &&
-        !PositionAfter(intent.end, cp_.position)) {
-      // The checkpoint already moved: only the intent's removal was lost.
+        (!PositionAfter(intent.end, cp_.position) || !cp_.full_load_done)) {
+      // The checkpoint already moved (or a re-load gave the flush up, ResetFullLoad): only the
+      // intent's removal was lost.
       BL_RETURN_IF_ERROR(store_->Delete(kFlushIntentKey));
     } else if (cp_.next_sequence == intent.first_sequence) {
       recovery_ = std::move(intent);
@@ -378,6 +382,14 @@ Status StoreStaging::ResetFullLoad() {
     BL_RETURN_IF_ERROR(store_->Delete(std::string(kMetaDir) + "/files/" + o.key + ".json"));
   }
   cp_.full_load_done = false;
+  if (recovery_) {
+    // A re-load gives up the interrupted flush: its sequences stay used (some of its files may be
+    // published, even applied), so the load's after_sequence covers them.
+    cp_.next_sequence = recovery_->first_sequence + recovery_->files.size();
+    recovery_.reset();
+    BL_RETURN_IF_ERROR(WriteCheckpoint());
+    return store_->Delete(kFlushIntentKey);
+  }
   return WriteCheckpoint();
 }
 
@@ -408,8 +420,11 @@ Result<std::unique_ptr<LoadWriter>> StoreStaging::BeginLoad(const std::string& s
                                       std::chrono::system_clock::now().time_since_epoch())
                                       .count());
   const int version = tables_.at({schema, table}).version;
+  // Every change file staged so far is older than this load (ResetFullLoad counted an interrupted
+  // flush's sequences as used).
   return std::unique_ptr<LoadWriter>(new LoadWriterImpl(store_.get(), spool_, csv_, *s, version,
-                                                        snapshot, FormatCommitTime(now_us)));
+                                                        snapshot, cp_.next_sequence - 1,
+                                                        FormatCommitTime(now_us)));
 }
 
 Status StoreStaging::FinishFullLoad(const SourcePosition& snapshot) {

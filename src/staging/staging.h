@@ -167,6 +167,9 @@ struct FileManifest {
   // CDC: the table was emptied (TRUNCATE, DROP TABLE) before the file's rows; in the manifest
   // only when true.
   bool truncate = false;
+  // LOAD: the sequence of the last change file staged before this load (0: none). The load holds
+  // their changes, so the lake skips them after it (a re-load: docs/staging.md "Re-load").
+  uint64_t after_sequence = 0;
 };
 
 // The capture's durable state.
@@ -221,7 +224,10 @@ class Staging {
                                           const std::string& table) const = 0;
 
   // ---- full load
-  // Removes the LOAD files of every table (a full load that did not finish is redone whole).
+  // Removes the LOAD files of every table (a full load that did not finish is redone whole) and
+  // marks the full load not done. A re-load (the binlog the checkpoint needs was purged) calls it
+  // too: an interrupted flush is then given up, its sequences counted as used, so every change
+  // file staged so far has a sequence below the new LOAD files' `after_sequence`.
   virtual Status ResetFullLoad() = 0;
   virtual Result<std::unique_ptr<LoadWriter>> BeginLoad(const std::string& schema,
                                                         const std::string& table,

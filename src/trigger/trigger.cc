@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -24,11 +25,13 @@
 namespace binlake::trigger {
 namespace {
 
-bool FullLoadDone(store::ObjectStore& staging) {
+// The snapshot position of the finished full load (its JSON text); nullopt while none is done.
+std::optional<std::string> FullLoadSnapshot(store::ObjectStore& staging) {
   auto text = staging.Get("_binlake/checkpoint.json");
-  if (!text.ok()) return false;
+  if (!text.ok()) return std::nullopt;
   auto j = nlohmann::json::parse(*text, nullptr, false);
-  return !j.is_discarded() && j.is_object() && j.value("full_load_done", false);
+  if (j.is_discarded() || !j.is_object() || !j.value("full_load_done", false)) return std::nullopt;
+  return j.contains("snapshot") ? j["snapshot"].dump() : std::string();
 }
 
 int64_t NowMs() {
@@ -90,7 +93,17 @@ class Trigger {
   Result<size_t> Scan() {
     Watch("");
     bool pending_retry = false;
-    const bool load_done = FullLoadDone(*staging_);
+    const auto snapshot = FullLoadSnapshot(*staging_);
+    const bool load_done = snapshot.has_value();
+    if (load_done && *snapshot != load_snapshot_) {
+      // A re-load (docs/staging.md): its LOAD files have the names of the last load's.
+      std::lock_guard<std::mutex> lock(done_mu_);
+      for (auto it = done_.begin(); it != done_.end();) {
+        const size_t slash = it->rfind('/');
+        it = IsLoad(it->substr(slash + 1)) ? done_.erase(it) : std::next(it);
+      }
+      load_snapshot_ = *snapshot;
+    }
     store::ListOptions so;
     so.prefix = "_binlake/schemas/";
     BL_ASSIGN_OR_RETURN(auto schemas, staging_->List(so));
@@ -452,6 +465,7 @@ class Trigger {
   std::map<std::string, int64_t> retry_at_;  // table -> when to try it again (ms)
   std::mutex done_mu_;
   std::set<std::string> done_;    // "schema/table/file" handed over in this process
+  std::string load_snapshot_;     // the full load's snapshot when its LOAD files were listed
   std::set<std::string> failed_;  // tables stopped by an error
   std::map<std::string, std::string> exec_state_;
 };

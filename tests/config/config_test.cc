@@ -31,6 +31,19 @@ TEST(ConfigTest, LakeFormatAndCheckpoints) {
   EXPECT_NE(bad.status().message().find("delta, csv"), std::string::npos);
 }
 
+TEST(ConfigTest, WhenPurgedPolicy) {
+  auto d = ParseConfig(kSource, "t.toml");
+  ASSERT_OK(d.status());
+  EXPECT_EQ(d->capture.when_purged, "fail");
+  auto c =
+      ParseConfig(std::string(kSource) + "[capture]\nwhen_purged = \"resnapshot\"\n", "t.toml");
+  ASSERT_OK(c.status());
+  EXPECT_EQ(c->capture.when_purged, "resnapshot");
+  auto bad = ParseConfig(std::string(kSource) + "[capture]\nwhen_purged = \"skip\"\n", "t.toml");
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("fail, resnapshot"), std::string::npos);
+}
+
 TEST(ConfigTest, S3SectionMapsOntoStoreOptions) {
   auto d = ParseConfig(kSource, "t.toml");
   ASSERT_OK(d.status());

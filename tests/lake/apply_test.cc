@@ -234,6 +234,73 @@ TEST_F(ApplyTest, PendingFilesFollowTheDeltaLog) {
   EXPECT_TRUE(pending->empty());
 }
 
+// A re-load (docs/lake.md "Re-loads"): the change files staged before it are never applied on top
+// of it, the ones after it are, the txn only moves forward, and PendingFiles agrees.
+TEST_F(ApplyTest, ReLoadSkipsOlderChangeFilesAndTheTxnMovesForward) {
+  Stage();
+  Change('U', 1, "old1", 100);  // sequence 1, applied before the re-load
+  Change('U', 2, "old2", 200);  // sequence 2, staged but not applied before it
+  ASSERT_OK(ApplyFiles(Options(), {Files()[0]}).status());
+  auto snap = ReadDeltaLog(lake_.path() + "/db/t").value();
+  ASSERT_EQ(snap.txns["binlake:db.t"], 1);
+
+  ASSERT_OK(st_->ResetFullLoad());
+  ASSERT_OK(st_->RegisterSchema(Schema(), Pos(1000)).status());
+  auto w = st_->BeginLoad("db", "t", Pos(1000));
+  ASSERT_OK(w.status());
+  for (int i = 1; i <= 40; i++) ASSERT_OK((*w)->AppendRow(Cells(RowTexts(i, "re"))));
+  ASSERT_OK((*w)->Finish());
+  ASSERT_OK(st_->FinishFullLoad(Pos(1000)));
+  auto m = staging::ReadManifest(stage_.path(), "db", "t", "LOAD00000001.csv");
+  ASSERT_OK(m.status());
+  EXPECT_EQ(m->after_sequence, 2u);
+  Change('U', 3, "after", 1100);  // sequence 3
+  const auto files = Files();     // changes 1, 2, 3, LOAD
+  ASSERT_EQ(files.size(), 4u);
+
+  // Only the old file asked for: it is older than the load, so it still applies to the table
+  // as it is (a re-load in progress), and the load is not taken yet.
+  auto pending = PendingFiles(Options(), {files[1]});
+  ASSERT_OK(pending.status());
+  EXPECT_EQ(*pending, std::vector<std::string>{files[1]});
+  // The newest file: the load first (txn 2), so file 2 is no longer pending.
+  pending = PendingFiles(Options(), {files[1], files[2]});
+  ASSERT_OK(pending.status());
+  EXPECT_EQ(*pending, std::vector<std::string>{files[2]});
+  auto s = ApplyFiles(Options(), {files[2]});
+  ASSERT_OK(s.status());
+  EXPECT_EQ(s->commits, 2);  // the load, then change 3
+  snap = ReadDeltaLog(lake_.path() + "/db/t").value();
+  EXPECT_EQ(snap.txns["binlake:db.t"], 3);
+  auto names = Names();
+  EXPECT_EQ(names.size(), 40u);
+  EXPECT_EQ(names[1], "re");
+  EXPECT_EQ(names[2], "re");
+  EXPECT_EQ(names[3], "after");
+  s = ApplyFiles(Options(), files);
+  ASSERT_OK(s.status());
+  EXPECT_EQ(s->commits, 0);
+  pending = PendingFiles(Options(), files);
+  ASSERT_OK(pending.status());
+  EXPECT_TRUE(pending->empty());
+  // The load's commit recorded txn 2, not 0: the version log only moved forward.
+  std::vector<int64_t> txns;
+  for (int64_t v = 0; v <= snap.version; v++) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%020lld.json", static_cast<long long>(v));
+    std::ifstream in(lake_.path() + "/db/t/_delta_log/" + name);
+    std::string line;
+    while (std::getline(in, line)) {
+      const size_t at = line.find("\"txn\"");
+      if (at == std::string::npos) continue;
+      const size_t ver = line.find("\"version\":", at);
+      txns.push_back(std::stoll(line.substr(ver + 10)));
+    }
+  }
+  EXPECT_TRUE(std::is_sorted(txns.begin(), txns.end()));
+  EXPECT_EQ(txns, (std::vector<int64_t>{0, 1, 2, 3}));
+}
+
 TEST_F(ApplyTest, WholeRowIdentityWithoutPrimaryKey) {
   Stage(false);
   Change('I', 5, "n", 100);  // a duplicate of row 5

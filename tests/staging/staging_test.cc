@@ -743,6 +743,39 @@ Status FullLoad(Staging* s, const Workload& w, int rows, bool finish) {
   return s->FinishFullLoad(Pos(100));
 }
 
+// A re-load (the checkpoint's binlog purged) gives up an interrupted flush: its sequences stay
+// used, so the new LOAD files' after_sequence covers any file of it that was published.
+TEST_P(StagingStoreTest, ResetFullLoadGivesUpAnInterruptedFlush) {
+  const Workload w;
+  {
+    StagingTestHooks hooks;
+    hooks.crash_after_flush_steps = 3;  // the intent and the first file's manifest and CSV
+    auto s = env_.OpenWithHooks(CrashOptions(), hooks);
+    ASSERT_OK(s);
+    ASSERT_OK(Replay(s->get(), w, w.first, 0));
+    EXPECT_FALSE((*s)->Flush(0).ok());
+  }
+  ASSERT_TRUE(env_.Exists("_binlake/flush-intent.json"));
+  auto s = env_.Open(CrashOptions());
+  ASSERT_OK(s);
+  const uint64_t first = (*s)->checkpoint().next_sequence;
+  ASSERT_OK((*s)->ResetFullLoad());
+  EXPECT_FALSE(env_.Exists("_binlake/flush-intent.json"));
+  const uint64_t next = (*s)->checkpoint().next_sequence;
+  EXPECT_EQ(next, first + 2);  // the interrupted flush had two files (a and b)
+  ASSERT_OK(FullLoad(s->get(), w, 3, true));
+  for (const char* table : {"a", "b", "c"}) {
+    auto m = ReadManifest(env_.store(), "db", table, "LOAD00000001.csv");
+    ASSERT_OK(m);
+    EXPECT_EQ(m->after_sequence, next - 1) << table;
+  }
+  s = env_.Open(CrashOptions());
+  ASSERT_OK(s);
+  EXPECT_TRUE((*s)->checkpoint().full_load_done);
+  EXPECT_EQ((*s)->checkpoint().next_sequence, next);
+  EXPECT_EQ((*s)->checkpoint().position, Pos(100));
+}
+
 // A capture (full load, then changes) whose process dies in the full load, inside a transaction
 // and inside a flush, with the spool wiped each time (a new machine): it resumes from the store's
 // checkpoint, schemas and intent alone and writes the same objects with the same bytes.

@@ -258,9 +258,22 @@ def staged_sequences(staging, schema, table):
     return sorted(int(m.group(1)) for m in map(CHANGE_FILE.match, names) if m)
 
 
-def has_load_files(staging, schema, table):
-    return any(n.startswith("LOAD") and n.endswith(".csv")
-               for n in list_names(join(staging, schema, table)))
+def staged_load(staging, schema, table):
+    """(identity, after_sequence) of the table's LOAD files as the lake records them
+    (`binlake.load`, docs/lake.md "Re-loads"); None without LOAD files, (None, 0) while they are
+    being replaced."""
+    names = sorted(n for n in list_names(join(staging, schema, table))
+                   if n.startswith("LOAD") and n.endswith(".csv"))
+    ident, after = "", 0
+    for n in names:
+        try:
+            m = json.loads(read_text(join(staging, "_binlake", "files", schema, table,
+                                          n + ".json")) or "")
+        except ValueError:
+            return None, 0
+        ident += m["sha256"][:16]
+        after = max(after, int(m.get("after_sequence", 0)))
+    return (ident, after) if names else None
 
 
 class Lake:
@@ -292,6 +305,11 @@ class Lake:
             dt.update_incremental()
         return dt
 
+    def load_id(self, table):
+        """The identity of the LOAD files the table was built from (`binlake.load`); None."""
+        dt = self.table(table)
+        return None if dt is None else dt.metadata().configuration.get("binlake.load")
+
     def txn_version(self, table):
         """The staging sequence the table's newest apply commit recorded; -1 without a table."""
         dt = self.table(table)
@@ -303,8 +321,9 @@ class Lake:
 
 def wait_caught_up(cur, staging, lake, tables, timeout=60, target=None):
     """True once everything committed up to `target` (default: SHOW MASTER STATUS now) is in the
-    lake: the checkpoint has reached it, and each table's txn version equals its newest staged
-    change file's sequence (0, the full load, when it has none yet)."""
+    lake: the checkpoint has reached it, and each table has the staged full load (its identity)
+    and a txn version equal to its newest staged change file's sequence, or to the load's
+    after_sequence when that is newer (0 for a first full load)."""
     target = target or master_position(cur)
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -318,7 +337,13 @@ def wait_caught_up(cur, staging, lake, tables, timeout=60, target=None):
         behind = False
         for t in tables:
             seqs = staged_sequences(staging, lake.schema, t)
-            want = seqs[-1] if seqs else (0 if has_load_files(staging, lake.schema, t) else None)
+            want = seqs[-1] if seqs else None
+            load = staged_load(staging, lake.schema, t)
+            if load is not None:
+                want = max(want or 0, load[1])
+                if lake.load_id(t) != load[0]:
+                    behind = True
+                    break
             if want is not None and lake.txn_version(t) != want:
                 behind = True
                 break
