@@ -1013,7 +1013,7 @@ class Applier {
         return Status::NotSupported(what + ": column " + t->names[i] + " changes from " +
                                     was.delta + " to " + t->types[i].delta +
                                     ", which is not a widening the lake can follow; reload the "
-                                    "table with a new full load");
+                                    "table with a new full load (binlake run --resnapshot)");
       }
       if (r != renamed.end()) changed.push_back("renamed " + from + " to " + t->names[i]);
       if (!was.arrow->Equals(*t->types[i].arrow)) {

@@ -201,7 +201,7 @@ class CaptureSink : public binlog::EventSink {
       if (!options_.filter.Matches(n.schema, n.table)) continue;
       log_("table " + TableKey(n.schema, n.table) + " was renamed from another table at " + where +
                ": its rows from before the rename are not in the lake; reload it with a new "
-               "full load",
+               "full load (binlake run --resnapshot)",
            false);
     }
     return {};
