@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Crash test of `binlake run`: kill -9 at random points under a write load, restart, and the lake
-tables equal the source (`binlake verify` exits 0, and read by delta-rs); re-applying every staging
-file changes nothing.
+"""Fault test of `binlake run`: kill -9 (and SIGINT) at random points across capture, trigger and
+apply under a random workload with DDL mixed in (ADD COLUMN, a widening MODIFY, a text-length
+change, TRUNCATE). After each round a restarted pipeline catches up and `binlake verify` must show
+zero differences; at the end the Delta logs show no staging file applied twice (each table's txn
+versions strictly increase) and re-applying every staging file changes nothing. Prints the totals:
+rounds, rows checked, lost, duplicated.
 
 usage: run_crash_itest.py BINLAKE ROUNDS [SEED]
 """
 import os
+import json
 import random
 import re
 import signal
@@ -25,21 +29,51 @@ SEED = int(sys.argv[3]) if len(sys.argv) > 3 else int(time.time())
 DB = "runcrash_%d" % os.getpid()
 TABLES = ("acct", "note")
 SERVER = pipeline.TestServer()
+DDL = os.environ.get("BINLAKE_TEST_NO_DDL") is None
 
 
-def writer(stop, rng, errors):
+def writer(stop, pause, paused, rng, errors, ddl_log):
+    """Random transactions; now and then a DDL statement. While `pause` is set it waits between
+    transactions (with `paused` set)."""
     try:
         c = SERVER.connect(DB, autocommit=False)
         cur = c.cursor()
         n = 0
         live = {t: [] for t in TABLES}
+        added = {t: 0 for t in TABLES}
+        widened = set()
         while not stop.is_set():
+            if pause.is_set():
+                paused.set()
+                time.sleep(0.01)
+                continue
+            paused.clear()
+            if DDL and rng.random() < 0.004:
+                t = rng.choice(TABLES)
+                r = rng.random()
+                if r < 0.4 and added[t] < 3:
+                    added[t] += 1
+                    q = f"ALTER TABLE {t} ADD COLUMN c{added[t]} INT NULL"
+                elif r < 0.6 and t not in widened:
+                    widened.add(t)
+                    q = f"ALTER TABLE {t} MODIFY v DECIMAL(30,0)"
+                elif r < 0.92:
+                    q = f"ALTER TABLE {t} MODIFY s VARCHAR({rng.choice([8, 16, 32])})"
+                else:
+                    q = f"TRUNCATE TABLE {t}"
+                    live[t] = []
+                cur.execute(q)
+                ddl_log.append(q)
+                continue
             for _ in range(rng.randint(1, 3)):
                 t = rng.choice(TABLES)
                 n += 1
                 r = rng.random()
                 if r < 0.5 or len(live[t]) < 5:
-                    cur.execute(f"INSERT INTO {t} VALUES (%s, %s, %s)", (n, n, None if n % 7 else "x"))
+                    cols = "id, v, s" + "".join(f", c{k}" for k in range(1, added[t] + 1))
+                    vals = [n, n, None if n % 7 else "x"] + [n % 100] * added[t]
+                    cur.execute(f"INSERT INTO {t} ({cols}) VALUES ({', '.join(['%s'] * len(vals))})",
+                                vals)
                     live[t].append(n)
                 elif r < 0.8:
                     cur.execute(f"UPDATE {t} SET v = %s WHERE id = %s", (n, rng.choice(live[t])))
@@ -58,6 +92,36 @@ def writer(stop, rng, errors):
         errors.append(e)
 
 
+def verify(cfg, env):
+    """`binlake verify --json` after the pipeline caught up: (exit code, rows, lost, duplicated,
+    text for a failure)."""
+    v = subprocess.run([BINLAKE, "verify", "--config", cfg, "--wait-ms", "90000", "--json"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        report = json.loads(v.stdout)
+    except ValueError:
+        return v.returncode, 0, 0, 0, v.stdout[-1500:] + v.stderr[-500:]
+    rows = lost = dup = 0
+    for t in report.get("tables", []):
+        rows += max(t.get("source_rows") or 0, 0)
+        for d in t.get("diffs", []):
+            lost += d.get("kind") == "missing_in_lake"
+            dup += d.get("kind") == "extra_in_lake"
+    return v.returncode, rows, lost, dup, v.stdout[-1500:] + v.stderr[-500:]
+
+
+def txn_versions(lake_root, table):
+    """The binlake txn versions of a table's Delta commits, in commit order."""
+    log = pipeline.join(lake_root, DB, table, "_delta_log")
+    out = []
+    for name in sorted(n for n in pipeline.list_names(log) if re.fullmatch(r"\d{20}\.json", n)):
+        for line in (pipeline.read_text(pipeline.join(log, name)) or "").splitlines():
+            a = json.loads(line)
+            if "txn" in a and a["txn"]["appId"] == f"binlake:{DB}.{table}":
+                out.append(a["txn"]["version"])
+    return out
+
+
 def main():
     rng = random.Random(SEED)
     print(f"run_crash: seed {SEED}, {ROUNDS} rounds")
@@ -68,7 +132,6 @@ def main():
     for t in TABLES:
         cur.execute(f"CREATE TABLE {DB}.{t} (id BIGINT PRIMARY KEY, v BIGINT, s VARCHAR(8))")
         cur.execute(f"INSERT INTO {DB}.{t} SELECT seq, seq, NULL FROM mysql.seq_1000000_to_1000050")
-    cols = {t: pipeline.columns(cur, DB, t) for t in TABLES}
     tmp = tempfile.mkdtemp(prefix="binlake-runcrash-")
     p = pipeline.Placement(tmp, DB, "run_crash")
     s3, staging, lake_root = p.s3, p.staging, p.lake
@@ -89,33 +152,55 @@ def main():
                                 source_extra="max_reconnect_attempts = 3\n",
                                 lake_extra=lake_extra, extra=extra)
     lake = pipeline.Lake(lake_root, DB)
-    stop, errors = threading.Event(), []
-    w = threading.Thread(target=writer, args=(stop, random.Random(SEED + 1), errors), daemon=True)
+    stop, pause, paused, errors, ddl = (threading.Event(), threading.Event(), threading.Event(),
+                                        [], [])
+    w = threading.Thread(target=writer, args=(stop, pause, paused, random.Random(SEED + 1), errors,
+                                              ddl), daemon=True)
     w.start()
     failures = []
     log = open(os.path.join(tmp, "run.log"), "a")
+    rows_checked = lost = duplicated = 0
     for r in range(ROUNDS):
         proc = pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log, env=faulty_env)
         time.sleep(0.3 + rng.random() * 2.0)
         if r % 3 == 2:
             proc.send_signal(signal.SIGINT)
-            # A clean stop applies what the capture flushed last; with injected store faults its
-            # retries back off (up to 30 s a step), so give it time.
+            # A clean stop applies what the capture flushed last; with injected store faults it
+            # gives up after 45 s of retries (the next start applies the rest).
             if proc.wait(timeout=60 if faulty_env is env else 240) != 0 and faulty_env is env:
                 failures.append(f"round {r}: clean stop failed")
         else:
             proc.kill()
             proc.wait()
+        # The writer pauses; a restarted pipeline catches up; the lake must equal the source.
+        pause.set()
+        while not paused.wait(0.1) and w.is_alive():
+            pass
+        proc = pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log, env=env)
+        rc, rows, lo, du, text = verify(cfg, env)
+        rows_checked += rows
+        lost += lo
+        duplicated += du
+        if rc != 0:
+            failures.append(f"round {r}: binlake verify exited {rc}: {text}")
+        proc.send_signal(signal.SIGINT)
+        if proc.wait(timeout=90) != 0:
+            failures.append(f"round {r}: the catch-up run did not stop cleanly")
+        pause.clear()
+        if failures:
+            break
     stop.set()
     w.join()
     if errors:
         sys.exit(f"run_crash: the writer failed: {errors[0]}")
     proc = pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log, env=env)
-    # binlake verify waits for the restarted pipeline to catch up, then every table must be equal.
-    v = subprocess.run([BINLAKE, "verify", "--config", cfg, "--wait-ms", "90000"],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    if v.returncode != 0:
-        failures.append(f"binlake verify exited {v.returncode}: {v.stdout[-2000:]}{v.stderr[-500:]}")
+    rc, rows, lo, du, text = verify(cfg, env)
+    rows_checked += rows
+    lost += lo
+    duplicated += du
+    if rc != 0:
+        failures.append(f"binlake verify exited {rc}: {text}")
+    cols = {t: pipeline.columns(cur, DB, t) for t in TABLES}
     deadline = time.time() + 90
     source = {t: pipeline.source_rows(cur, DB, t, cols[t]) for t in TABLES}
     equal, problems = False, []
@@ -131,6 +216,12 @@ def main():
     if proc.wait(timeout=60) != 0:
         failures.append("the final clean stop failed")
     log.close()
+    # No staging file applied twice: each table's txn versions strictly increase.
+    for t in TABLES:
+        seen = txn_versions(lake_root, t)
+        if any(b <= a for a, b in zip(seen, seen[1:])):
+            failures.append(f"{t}: a txn version repeats or goes back (a file applied twice): "
+                            f"{seen}")
     lake = pipeline.Lake(lake_root, DB)
     versions = {t: lake.table(t).version() for t in TABLES}
     files = [pipeline.join(staging, DB, t, n) for t in TABLES
@@ -152,11 +243,14 @@ def main():
     if again != versions:
         failures.append(f"re-applying every staging file changed the lake: {versions} -> {again}")
     cur.execute(f"DROP DATABASE {DB}")
+    print(f"run_crash: {len(ddl)} DDL statements: " + "; ".join(ddl[:12]))
+    print(f"run_crash: rounds {ROUNDS}, rows checked {rows_checked}, lost {lost}, "
+          f"duplicated {duplicated}")
     for f in failures:
         print("FAIL: " + f, file=sys.stderr)
     rows = sum(len(v) for v in source.values())
     print(f"run_crash: rounds {ROUNDS}, {len(files)} staging files, rows checked {rows}, "
-          f"differences {0 if equal else 'SOME'}, lake versions {versions}, verify exit {v.returncode}")
+          f"differences {0 if equal else 'SOME'}, lake versions {versions}, verify exit {rc}")
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(1 if failures else 0)
