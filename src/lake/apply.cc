@@ -512,7 +512,11 @@ class DataFileReader {
     builder.memory_pool(LakePool());
     BL_ASSIGN_OR_RETURN(auto input, OpenArrowInput(*t.lake, key));
     auto st = builder.Open(input);
-    if (!st.ok()) return Status::Corruption(r->path_ + ": " + st.ToString());
+    if (!st.ok()) {
+      return Status::Corruption(r->path_ + ": " + st.ToString() +
+                                "; restore the file from a backup, or reload the table with a new "
+                                "full load");
+    }
     auto reader = builder.properties(props)->Build();
     if (!reader.ok()) return Status::Corruption(r->path_ + ": " + reader.status().ToString());
     r->reader_ = std::move(*reader);

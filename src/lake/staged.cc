@@ -114,7 +114,13 @@ std::optional<uint64_t> SequenceOfName(std::string_view name) {
 }
 
 Result<staging::FileManifest> StagedManifest(const StagedTable& t, const std::string& name) {
-  BL_ASSIGN_OR_RETURN(auto m, staging::ReadManifest(*t.root, t.schema, t.table, name));
+  auto read = staging::ReadManifest(*t.root, t.schema, t.table, name);
+  if (!read.ok() && read.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound(read.status().message() + ": every staged CSV has a manifest (the " +
+                            "capture writes it first); is " + t.Key(name) +
+                            " a file the capture wrote? restore its manifest or re-capture it");
+  }
+  BL_ASSIGN_OR_RETURN(auto m, std::move(read));
   // A manifest copied from another file would apply the rows under the wrong identity.
   if (m.name != name || m.schema != t.schema || m.table != t.table) {
     return Status::Corruption(t.root->uri() + "/_binlake/files/" + t.Key(name) +

@@ -349,7 +349,7 @@ def lake_truncated_parquet(root):
 
 
 def lake_checkpoint_missing(root):
-    """_last_checkpoint names version 2's checkpoint, which is gone, as is the JSON log before it."""
+    """_last_checkpoint names version 2's checkpoint, which is gone, as is the JSON log up to it."""
     log = os.path.join(root, "lake", "db", "t", "_delta_log")
     os.remove(os.path.join(log, "%020d.checkpoint.parquet" % 2))
     for v in (0, 1, 2):
@@ -380,7 +380,15 @@ def lake_deletion_vectors(root):
                                          "writerFeatures": ["deletionVectors"]}}) + "\n")
 
 
-CLEANUPS = []  # run after each case (unmounts)
+CLEANUPS = []  # run after each case (unmounts, proxies)
+
+
+class EARLIER(str):
+    """Expected in a line the command prints by design before the final one: preflight problems
+    (`binlake: error: ...`) or progress (`binlake: streaming changes from ...`)."""
+
+
+BY_DESIGN = ("binlake: error: ", "binlake: streaming changes from ")
 
 
 def full_disk(root):
@@ -434,6 +442,14 @@ GOOD_CONFIG = ('[source]\nserver_id = 4242\n[capture]\nstaging = "ROOT/staging"\
 # ---- the cases: (name, corrupt(root), command args, expected texts in the one stderr line)
 
 C2_PATH = os.path.join(TABLE_DIR, C2)
+
+
+def bad_c2(name, record, text):
+    """A case: C2 holds `record` (str: one record; bytes: the whole file), `binlake apply` of it
+    fails naming the file, `text` and the fix."""
+    corrupt = c2_bytes(record) if isinstance(record, bytes) else c2_records([record])
+    return (name, corrupt, apply_args([C2_PATH]), [C2, text, "re-capture the table"])
+
 BAD = "bad.000001"
 CASES = [
     # binlog files (binlake binlog-dump)
@@ -456,69 +472,83 @@ CASES = [
      [BAD]),
     ("binlog: missing file", lambda root: None, ["binlog-dump", "nosuch.000001"],
      ["nosuch.000001"]),
-    # staging change files (binlake apply)
-    ("csv: unterminated quote", c2_bytes(b'I,22,1.00,,,,"abc\n'), apply_args([C2_PATH]), [C2]),
-    ("csv: too few columns", c2_records(["I,22,1.00"]), apply_args([C2_PATH]), [C2]),
-    ("csv: too many columns", c2_records(["I," + row(22) + ",extra"]), apply_args([C2_PATH]),
-     [C2]),
-    ("csv: bad Op field", c2_records(["X," + row(22)]), apply_args([C2_PATH]), [C2]),
-    ("csv: quote inside an unquoted field", c2_records(['I,22,1.00,,,,ab"c']),
-     apply_args([C2_PATH]), [C2]),
-    ("csv: non-numeric INT", c2_records(["I,2x2,1.00,,,,"]), apply_args([C2_PATH]), [C2]),
-    ("csv: INT out of range", c2_records(["I,99999999999,1.00,,,,"]), apply_args([C2_PATH]),
-     [C2]),
-    ("csv: BIGINT UNSIGNED out of range", c2_records(["I,22,1.00,,18446744073709551616,,"]),
-     apply_args([C2_PATH]), [C2]),
-    ("csv: bad DATETIME", c2_records(["I,22,1.00,yesterday,,,"]), apply_args([C2_PATH]), [C2]),
-    ("csv: bad DECIMAL", c2_records(["I,22,1.2.3,,,,"]), apply_args([C2_PATH]), [C2]),
-    ("csv: DECIMAL too many digits", c2_records(["I,22,123456789012.00,,,,"]),
-     apply_args([C2_PATH]), [C2]),
-    ("csv: bad hex in VARBINARY", c2_records(["I,22,1.00,,,ZZ,"]), apply_args([C2_PATH]), [C2]),
-    ("csv: invalid UTF-8 in VARCHAR", c2_bytes(b"I,22,1.00,,,,\xff\xfe\n"),
-     apply_args([C2_PATH]), [C2]),
-    ("csv: text after a closing quote", c2_bytes(b'I,22,1.00,,,,"abc"x\n'),
-     apply_args([C2_PATH]), [C2]),
-    ("csv: NULL primary key", c2_records(["I,,1.00,,,,"]), apply_args([C2_PATH]), [C2]),
-    ("csv: negative BIGINT UNSIGNED", c2_records(["I,22,1.00,,-1,,"]), apply_args([C2_PATH]),
-     [C2]),
+    # staging change files (binlake apply): C2 holding one bad record, its manifest matching
+    bad_c2("csv: unterminated quote", b'I,22,1.00,,,,"abc\n', "CSV line 1: unterminated quote"),
+    bad_c2("csv: too few columns", "I,22,1.00", "CSV line 1: 3 fields, expected 7"),
+    bad_c2("csv: too many columns", "I," + row(22) + ",extra", "CSV line 1: 8 fields, expected 7"),
+    bad_c2("csv: bad Op field", "X," + row(22), ":1: the Op field is not I, U or D"),
+    bad_c2("csv: quote inside an unquoted field", 'I,22,1.00,,,,ab"c',
+           "CSV line 1: quote inside an unquoted field"),
+    bad_c2("csv: text after a closing quote", b'I,22,1.00,,,,"abc"x\n',
+           "CSV line 1: text after a closing quote"),
+    bad_c2("csv: non-numeric INT", "I,2x2,1.00,,,,",
+           ":1: column id: value '2x2' is not a valid integer"),
+    bad_c2("csv: INT out of range", "I,99999999999,1.00,,,,",
+           "column id: value '99999999999' is not a valid integer"),
+    bad_c2("csv: BIGINT UNSIGNED out of range", "I,22,1.00,,18446744073709551616,,",
+           "column big: value '18446744073709551616' is out of the BIGINT UNSIGNED range"),
+    bad_c2("csv: negative BIGINT UNSIGNED", "I,22,1.00,,-1,,",
+           "value '-1' is out of the BIGINT UNSIGNED range"),
+    bad_c2("csv: bad DATETIME", "I,22,1.00,yesterday,,,",
+           "column at: value 'yesterday' is not a valid timestamp_ntz"),
+    bad_c2("csv: bad DECIMAL", "I,22,1.2.3,,,,",
+           "column amount: value '1.2.3' is not a valid decimal(10,2)"),
+    bad_c2("csv: DECIMAL too many digits", "I,22,123456789012.00,,,,",
+           "value '123456789012.00' is not a valid decimal(10,2)"),
+    bad_c2("csv: bad hex in VARBINARY", "I,22,1.00,,,ZZ,",
+           "column raw: value 'ZZ' is not a valid binary"),
+    bad_c2("csv: invalid UTF-8 in VARCHAR", b"I,22,1.00,,,,\xff\xfe\n",
+           "column name: value 'FFFE' (hex) is not valid UTF-8"),
+    bad_c2("csv: NULL primary key", "I,,1.00,,,,", "column id: NULL in the primary key"),
     ("staging: file shorter than its manifest", c2_truncated_partial, apply_args([C2_PATH]),
-     [C2]),
+     [C2 + ": 130 bytes", "manifest says 137 bytes", "restore it"]),
     ("staging: sha256 differs from its manifest", c2_sha_mismatch, apply_args([C2_PATH]),
-     [C2]),
-    ("staging: missing manifest", c2_missing_manifest, apply_args([C2_PATH]), [C2]),
-    ("staging: manifest not JSON", c2_manifest_not_json, apply_args([C2_PATH]), [C2]),
+     [C2 + ": 137 bytes", "manifest says 137 bytes, sha256", "partial or altered"]),
+    ("staging: missing manifest", c2_missing_manifest, apply_args([C2_PATH]),
+     [C2 + ".json does not exist", "restore its manifest"]),
+    ("staging: manifest not JSON", c2_manifest_not_json, apply_args([C2_PATH]),
+     [C2 + ".json: not a valid binlake record", "restore it from a backup"]),
     ("staging: manifest of another table", c2_manifest_other_table, apply_args([C2_PATH]),
-     [C2]),
+     [C2 + ".json describes db.other", "restore the file's own manifest"]),
     ("staging: manifest sequence differs from the name", c2_manifest_sequence,
      apply_args([C2_PATH]), [C2, "sequence 3 but the file name says 4"]),
     ("staging: file of an unknown table", unknown_table,
-     apply_args([os.path.join("staging", "db", "nosuch", C2)]), ["db.nosuch"]),
-    ("staging: schema JSON corrupt", schema_corrupt, apply_args([C2_PATH]), ["00001.json"]),
+     apply_args([os.path.join("staging", "db", "nosuch", C2)]),
+     ["no schema version 1 of db.nosuch", "binlake capture"]),
+    ("staging: schema JSON corrupt", schema_corrupt, apply_args([C2_PATH]),
+     ["schemas/db/t/00001.json: not a valid binlake record", "restore it from a backup"]),
     ("staging: not a staging file name", write_file(os.path.join(TABLE_DIR, "notes.csv"), "x\n"),
-     apply_args([os.path.join(TABLE_DIR, "notes.csv")]), ["notes.csv"]),
+     apply_args([os.path.join(TABLE_DIR, "notes.csv")]),
+     ["notes.csv.json does not exist", "restore its manifest"]),
     ("staging: missing file", lambda root: None,
      apply_args([os.path.join(TABLE_DIR, "20240101-000009000-0000000009.csv")]),
-     ["0000000009.csv"]),
+     ["0000000009.csv.json does not exist"]),
     # the lake (binlake apply of the good C2)
     ("lake: _delta_log entry not JSON", lake_log_not_json, apply_args([C2_PATH]),
-     ["00000000000000000003.json"]),
+     ["_delta_log/00000000000000000003.json: a line is not a JSON action", "restore the file"]),
     ("lake: unknown action shape", lake_unknown_action, apply_args([C2_PATH]),
-     ["00000000000000000003.json"]),
+     ["_delta_log/00000000000000000003.json: the add action is not an object",
+      "restore the file"]),
     ("lake: a missing log version", lake_gap, apply_args([C2_PATH]),
-     ["00000000000000000001.json"]),
-    ("lake: a data file the log names (and the apply reads) is missing", lake_missing_parquet, apply_args([C2_PATH]),
-     [".parquet"]),
+     ["_delta_log/00000000000000000001.json is missing but version 2 exists",
+      "restore the file"]),
+    ("lake: a data file the log names (and the apply reads) is missing", lake_missing_parquet,
+     apply_args([C2_PATH]),
+     [".parquet does not exist", "restore it from a backup"]),
     ("lake: truncated Parquet file", lake_truncated_parquet, apply_args([C2_PATH]),
-     [".parquet"]),
+     [".parquet: ", "restore the file from a backup"]),
     ("lake: _last_checkpoint names a missing checkpoint", lake_checkpoint_missing,
-     apply_args([C2_PATH]), ["checkpoint"]),
+     apply_args([C2_PATH]),
+     ["00000000000000000002.checkpoint.parquet does not exist", "restore the missing log files"]),
     ("lake: corrupt checkpoint, no JSON log before it", lake_checkpoint_corrupt,
-     apply_args([C2_PATH]), ["checkpoint"]),
+     apply_args([C2_PATH]),
+     ["00000000000000000002.checkpoint.parquet: Invalid", "restore the missing log files"]),
     ("lake: a table not written by binlake", lake_not_binlake, apply_args([C2_PATH]),
      ["lake/db/t", "move that table away"]),
     ("lake: a reader feature binlake lacks", lake_deletion_vectors, apply_args([C2_PATH]),
-     ["deletionVectors"]),
-    ("lake: a full disk", full_disk, apply_args([C2_PATH]), ["No space left on device"]),
+     ["needs the Delta reader feature \"deletionVectors\""]),
+    ("lake: a full disk", full_disk, apply_args([C2_PATH]),
+     ["cannot write", "No space left on device", "free space"]),
     # configs (binlake apply --config)
     ("config: unknown key", write_file("c.toml", GOOD_CONFIG + "bukkets = 4\n"),
      ["apply", "--config", "c.toml", C2_PATH], ["c.toml", "bukkets"]),
@@ -530,7 +560,8 @@ CASES = [
      ["apply", "--config", "nosuch.toml", C2_PATH], ["nosuch.toml"]),
     ("config: password file mode 0644",
      both(write_file("pw", "secret\n", 0o644),
-          write_file("c.toml", GOOD_CONFIG.replace("[capture]", 'password_file = "pw"\n[capture]'))),
+          write_file("c.toml",
+                     GOOD_CONFIG.replace("[capture]", 'password_file = "pw"\n[capture]'))),
      ["apply", "--config", "c.toml", C2_PATH], ["pw", "chmod 600"]),
     ("config: missing password file",
      write_file("c.toml", GOOD_CONFIG.replace("[capture]", 'password_file = "nopw"\n[capture]')),
@@ -562,6 +593,95 @@ path = "ROOT/lake"
 """)
 
 
+class CuttingProxy:
+    """A TCP proxy to the server that drops both sides once `limit` bytes of a binlog dump
+    (after the client's COM_BINLOG_DUMP) have passed: a connection lost mid-transaction, on
+    every reconnect too."""
+
+    def __init__(self, port, limit):
+        import socket  # noqa: PLC0415
+        import threading  # noqa: PLC0415
+        self.port, self.limit, self.socket = port, limit, socket
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listen_port = self.listener.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        import threading  # noqa: PLC0415
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = self.socket.create_connection(("127.0.0.1", self.port))
+            state = {"dump": False, "sent": 0}
+            threading.Thread(target=self.pump, args=(client, server, state, True),
+                             daemon=True).start()
+            threading.Thread(target=self.pump, args=(server, client, state, False),
+                             daemon=True).start()
+
+    def pump(self, src, dst, state, upstream):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if upstream and len(data) > 4 and data[4] == 0x12:  # COM_BINLOG_DUMP
+                    state["dump"] = True
+                if not upstream and state["dump"]:
+                    room = self.limit - state["sent"]
+                    data = data[:max(room, 0)]
+                    state["sent"] += len(data)
+                    if data:
+                        dst.sendall(data)
+                    if state["sent"] >= self.limit:
+                        break
+                    continue
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(self.socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def close(self):
+        self.listener.close()
+
+
+def lost_connection_case(server, pw):
+    """`binlake capture` from just before a 300-row transaction, through a proxy that cuts the
+    binlog stream in the middle of it."""
+    c = server.connect()
+    with c.cursor() as cur:
+        cur.execute("SHOW MASTER STATUS")
+        binlog_file, binlog_pos = cur.fetchone()[:2]
+        cur.execute("BEGIN")
+        for i in range(300):
+            cur.execute("INSERT INTO badinput.k VALUES (%s)", (i + 1000000,))
+        cur.execute("COMMIT")
+        cur.execute("DELETE FROM badinput.k")
+    c.close()
+
+    def corrupt(root):
+        proxy = CuttingProxy(server.port, 1500)
+        CLEANUPS.append(proxy.close)
+        server_config(proxy.listen_port, pw)(root)
+        p = os.path.join(root, "s.toml")
+        with open(p) as f:
+            text = f.read()
+        with open(p, "w") as f:
+            f.write(text.replace('staging = "' + root + '/staging"',
+                                 'staging = "' + root + '/staging2"'))
+    return ("server: connection lost in the middle of a transaction", corrupt,
+            ["capture", "--config", "s.toml", "--skip-preflight", "--migration-type", "cdc",
+             "--from", f"{binlog_file}:{binlog_pos}"],
+            ["giving up after 1 reconnect attempts without progress", "binlog stream lost at",
+             "check the server and the network"])
+
+
 def server_cases():
     if "BINLAKE_TEST_MYSQL_PORT" not in os.environ:
         print("bad_input: no BINLAKE_TEST_MYSQL_PORT: the server cases are skipped")
@@ -585,11 +705,15 @@ def server_cases():
     cfg = server_config(port, "ROOT/wrong.pw")
     return [
         ("server: wrong password", both(pw_file("wrong.pw", "not-the-password\n"), cfg),
-         ["check", "--config", "s.toml"], ["binlake@127.0.0.1", "password"]),
+         ["check", "--config", "s.toml"],
+         ["127.0.0.1:%d" % port, "access denied for user 'binlake'", "password_file"]),
+        # the preflight prints one line per problem by design, then the final line
         ("server: user without the replication privileges",
          both(pw_file("nopriv.pw", "nopriv-pw\n"),
               server_config(port, "ROOT/nopriv.pw", user="bl_nopriv")),
-         ["check", "--config", "s.toml"], ["REPLICATION", "GRANT"]),
+         ["capture", "--config", "s.toml"],
+         ["preflight failed", EARLIER("GRANT REPLICATION SLAVE ON *.* TO 'bl_nopriv'@'%'")]),
+        lost_connection_case(server, pw),
         ("server: connection refused", server_config(1, pw), ["check", "--config", "s.toml"],
          ["127.0.0.1:1"]),
         ("server: unknown host", server_config(port, pw, host="no-such-host.invalid"),
@@ -597,7 +721,8 @@ def server_cases():
         ("staging: checkpoint JSON corrupt",
          both(server_config(port, pw),
               write_file(os.path.join("staging", "_binlake", "checkpoint.json"), '{"position": ')),
-         ["capture", "--config", "s.toml", "--skip-preflight"], ["checkpoint.json"]),
+         ["capture", "--config", "s.toml", "--skip-preflight"],
+         ["_binlake/checkpoint.json: not a valid binlake record", "restore it from a backup"]),
     ]
 
 
@@ -622,11 +747,12 @@ def check_case(name, corrupt, args, expect, base, tmp, env=None):
     problems = []
     if rc == 0:
         problems.append("exit 0")
-    if len(lines) != 1:
+    if len(lines) != 1 and not all(ln.startswith(BY_DESIGN) for ln in lines[:-1]):
         problems.append(f"{len(lines)} stderr lines, want one")
     last = lines[-1] if lines else ""
     for e in expect:
-        if e not in last:
+        where = "\n".join(lines[:-1]) if isinstance(e, EARLIER) else last
+        if e not in where:
             problems.append(f"no {e!r} in the error")
     if before != after:
         changed = sorted(set(before[0].items()) ^ set(after[0].items()))
