@@ -1074,8 +1074,7 @@ Status DecodeBinlogBuffer(std::string_view all, const std::string& name, Decoder
     Status s = ParseEventHeader(rest, &h);
     if (!s.ok()) return s.WithContext(name + ":" + std::to_string(off));
     // Without its FORMAT_DESCRIPTION the events' layout (checksums, post-headers) is a guess.
-    if (off == 4 && h.type != kFormatDescription &&
-        h.type != kStartV3) {
+    if (off == 4 && h.type != kFormatDescription && h.type != kStartV3) {
       return Status::Corruption(name + ":4: the first event is " + EventTypeName(h.type) +
                                 ", not FORMAT_DESCRIPTION: the start of the file is missing or "
                                 "damaged; decode the complete binlog file as the server wrote it");

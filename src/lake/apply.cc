@@ -326,8 +326,9 @@ class BucketBuilders {
 Result<char> RecordOp(const Layout& l, const Fields& f) {
   if (!l.has_op) return 'I';
   if (!f[0] || f[0]->size() != 1 || std::string_view("IUD").find((*f[0])[0]) == std::string::npos) {
-    return Status::Corruption("the Op field is not I, U or D; the file is damaged: restore it or "
-                              "re-capture the table");
+    return Status::Corruption(
+        "the Op field is not I, U or D; the file is damaged: restore it or "
+        "re-capture the table");
   }
   return (*f[0])[0];
 }

@@ -92,10 +92,9 @@ Status ApplyAction(const json& j, bool full, DeltaLogState* s, const std::string
     if (it == j.end()) continue;
     const bool needs_path = std::strcmp(kind, "add") == 0 || std::strcmp(kind, "remove") == 0;
     if (!it->is_object() || (needs_path && GetString(*it, "path").empty())) {
-      return Status::Corruption(where + ": the " + kind +
-                                " action is not an object with its fields (" +
-                                j.dump().substr(0, 80) +
-                                "); the log is damaged: restore the file from a backup");
+      return Status::Corruption(
+          where + ": the " + kind + " action is not an object with its fields (" +
+          j.dump().substr(0, 80) + "); the log is damaged: restore the file from a backup");
     }
   }
   DeltaSnapshot& snap = s->snap;
@@ -251,7 +250,7 @@ Result<DeltaLogState> ReplayDeltaLog(store::ObjectStore& table, const ReplayOpti
                                                        std::to_string(listing->first_commit) +
                                                        " and has no checkpoint binlake can read"
                                                  : why + "; and the log before it was cleaned up") +
-                                        "; restore the missing log files from a backup");
+                                    "; restore the missing log files from a backup");
       }
       return s;  // no table yet
     }

@@ -161,8 +161,8 @@ bool DateTimeShaped(std::string_view s) {
       !Digits(s, 14, 2, &v) || !Digits(s, 17, 2, &v)) {
     return false;
   }
-  return s.size() == 19 || (s[19] == '.' && s.size() > 20 && s.size() <= 26 &&
-                            Digits(s, 20, s.size() - 20, &v));
+  return s.size() == 19 ||
+         (s[19] == '.' && s.size() > 20 && s.size() <= 26 && Digits(s, 20, s.size() - 20, &v));
 }
 
 // The canonical text of a decimal(precision, scale) with exactly `scale` fraction digits and at
