@@ -101,7 +101,7 @@ int ApplyCommand(const Args& args) {
     if (!cfg.ok()) return Fail("apply: " + cfg.status().message());
     opts = ApplyOptionsFromConfig(*cfg);
   }
-  if (lake) opts.lake = AbsoluteLake(*lake);
+  if (lake) opts.lake = *lake;
   opts.lake = AbsoluteLake(opts.lake);
   if (staging) opts.staging = *staging;
   if (buckets) opts.buckets = *buckets;

@@ -421,6 +421,7 @@ class SkipCase(Exception):
 def write_file(name, text, mode=None):
     def corrupt(root):
         p = os.path.join(root, name)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
         with open(p, "w") as f:
             f.write(text.replace("ROOT", root))
         if mode is not None:
@@ -718,6 +719,21 @@ def server_cases():
          ["127.0.0.1:1"]),
         ("server: unknown host", server_config(port, pw, host="no-such-host.invalid"),
          ["check", "--config", "s.toml"], ["no-such-host.invalid"]),
+        ("verify: a lake table whose log is not JSON",
+         both(server_config(port, pw),
+              write_file(os.path.join("lake", "badinput", "k", "_delta_log",
+                                      "00000000000000000000.json"), "not json\n")),
+         ["verify", "--config", "s.toml"],
+         ["badinput/k/_delta_log/00000000000000000000.json: a line is not a JSON action",
+          "restore the file"]),
+        ("run: checkpoint JSON corrupt",
+         both(server_config(port, pw),
+              write_file(os.path.join("staging", "_binlake", "checkpoint.json"), "[1, 2")),
+         ["run", "--config", "s.toml"],
+         ["_binlake/checkpoint.json: not a valid binlake record", "restore it from a backup"]),
+        ("config: server_id missing (binlake check)",
+         write_file("s.toml", f'[source]\nport = {port}\n[capture]\nstaging = "ROOT/staging"\n'),
+         ["check", "--config", "s.toml"], ["s.toml", "server_id"]),
         ("staging: checkpoint JSON corrupt",
          both(server_config(port, pw),
               write_file(os.path.join("staging", "_binlake", "checkpoint.json"), '{"position": ')),
