@@ -1073,6 +1073,12 @@ Status DecodeBinlogBuffer(std::string_view all, const std::string& name, Decoder
     EventHeader h;
     Status s = ParseEventHeader(rest, &h);
     if (!s.ok()) return s.WithContext(name + ":" + std::to_string(off));
+    // Without its FORMAT_DESCRIPTION the events' layout (checksums, post-headers) is a guess.
+    if (off == 4 && h.type != kFormatDescription && h.type != kStartV3) {
+      return Status::Corruption(name + ":4: the first event is " + EventTypeName(h.type) +
+                                ", not FORMAT_DESCRIPTION: the start of the file is missing or "
+                                "damaged; decode the complete binlog file as the server wrote it");
+    }
     BL_RETURN_IF_ERROR(decoder->Decode(rest.substr(0, h.event_size), off, sink));
     off += h.event_size;
   }

@@ -35,18 +35,25 @@ Status BinlogStream::Run(const StartPosition& start, Decoder* decoder, EventSink
     StartPosition from = start;
     if (!resume_file_.empty()) from = StartPosition{resume_file_, resume_pos_, ""};
     bool connected = false;
+    const auto began = std::chrono::steady_clock::now();
+    const uint64_t delivered_before = delivered_events_;
     Status st = Session(from, decoder, sink, stop, &connected);
+    // A session that connects but dies again before a new event (a connection cut at the same
+    // place every time) is no recovery: the attempts count on until it delivers or lasts a while.
+    const bool moved = delivered_events_ != delivered_before;
+    const bool lasted = std::chrono::steady_clock::now() - began > std::chrono::seconds(30);
     if (connected) {
       if (!first) reconnects_++;
       first = false;
-      attempt = 0;
+      if (moved || lasted) attempt = 0;
     }
     if (st.ok()) return st;  // stopped
     if (st.code() != StatusCode::kNetwork) return st;
     attempt++;
     if (options_.max_reconnect_attempts >= 0 && attempt > options_.max_reconnect_attempts) {
       return st.WithContext("giving up after " + std::to_string(attempt - 1) +
-                            " reconnect attempts");
+                            " reconnect attempts without progress (check the server and the "
+                            "network; [source] max_reconnect_attempts = 0 retries forever)");
     }
     if (!Backoff(attempt, stop)) break;
   }

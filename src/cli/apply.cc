@@ -1,6 +1,7 @@
 // `binlake apply`: merges staged CSV files into the lake's tables (the "Glue job").
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -32,11 +33,20 @@ options:
   --no-pk-reject   refuse tables without a primary key (default: whole-row identity)
 )";
 
+// A local lake folder as an absolute path (the stores want one; `.binlake/lake` is relative to the
+// working directory, as the staging folder is); URIs as they are.
+std::string AbsoluteLake(const std::string& lake) {
+  if (lake.empty() || lake.find("://") != std::string::npos || lake.starts_with("/")) return lake;
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(lake, ec);
+  return ec ? lake : abs.lexically_normal().string();
+}
+
 }  // namespace
 
 lake::ApplyOptions ApplyOptionsFromConfig(const config::Config& cfg) {
   lake::ApplyOptions a;
-  a.lake = cfg.lake.path;
+  a.lake = AbsoluteLake(cfg.lake.path);
   a.staging = cfg.capture.staging;
   a.stores = cfg.store;
   a.buckets = static_cast<int>(cfg.lake.buckets);
@@ -92,6 +102,7 @@ int ApplyCommand(const Args& args) {
     opts = ApplyOptionsFromConfig(*cfg);
   }
   if (lake) opts.lake = *lake;
+  opts.lake = AbsoluteLake(opts.lake);
   if (staging) opts.staging = *staging;
   if (buckets) opts.buckets = *buckets;
   if (threads) opts.threads = *threads;

@@ -277,6 +277,14 @@ class BucketBuilders {
         b.push_back(std::move(*made));
       }
     }
+    for (int i : t_.key) {  // MySQL keys are NOT NULL: a NULL is a damaged file
+      const auto& col = t_.ts.columns[static_cast<size_t>(i)];
+      if (col.pk_position >= 0 && !f[layout_.lead + static_cast<size_t>(i)]) {
+        return Status::Corruption("column " + col.name +
+                                  ": NULL in the primary key; the file is damaged: restore it "
+                                  "or re-capture the table");
+      }
+    }
     for (size_t c = 0; c < t_.ts.columns.size(); c++) {
       Status st = AppendValue(t_.types[c], f[layout_.lead + c], b[c].get());
       if (!st.ok()) return st.WithContext("column " + t_.ts.columns[c].name);
@@ -318,7 +326,9 @@ class BucketBuilders {
 Result<char> RecordOp(const Layout& l, const Fields& f) {
   if (!l.has_op) return 'I';
   if (!f[0] || f[0]->size() != 1 || std::string_view("IUD").find((*f[0])[0]) == std::string::npos) {
-    return Status::Corruption("the Op field is not I, U or D");
+    return Status::Corruption(
+        "the Op field is not I, U or D; the file is damaged: restore it or "
+        "re-capture the table");
   }
   return (*f[0])[0];
 }
@@ -503,7 +513,11 @@ class DataFileReader {
     builder.memory_pool(LakePool());
     BL_ASSIGN_OR_RETURN(auto input, OpenArrowInput(*t.lake, key));
     auto st = builder.Open(input);
-    if (!st.ok()) return Status::Corruption(r->path_ + ": " + st.ToString());
+    if (!st.ok()) {
+      return Status::Corruption(r->path_ + ": " + st.ToString() +
+                                "; restore the file from a backup, or reload the table with a new "
+                                "full load");
+    }
     auto reader = builder.properties(props)->Build();
     if (!reader.ok()) return Status::Corruption(r->path_ + ": " + reader.status().ToString());
     r->reader_ = std::move(*reader);
@@ -903,7 +917,9 @@ class Applier {
     auto b = snap.configuration.find("binlake.buckets");
     auto v = snap.configuration.find("binlake.schemaVersion");
     if (b == snap.configuration.end() || v == snap.configuration.end()) {
-      return Status::NotSupported(t->dir + " was not written by binlake (no binlake.buckets)");
+      return Status::NotSupported(t->dir +
+                                  " was not written by binlake (no binlake.buckets in its "
+                                  "metaData): move that table away or use another lake path");
     }
     t->buckets = std::max(1, std::atoi(b->second.c_str()));
     const int table_version = std::atoi(v->second.c_str());

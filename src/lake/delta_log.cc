@@ -49,6 +49,7 @@ Result<LogListing> ListLog(store::ObjectStore& table, int64_t up_to) {
   BL_ASSIGN_OR_RETURN(auto objects, table.List(lo));
   for (const auto& o : objects) {
     const std::string_view n = std::string_view(o.key).substr(lo.prefix.size());
+    if (n == "_last_checkpoint") l.any = true;  // a log whose checkpoint is gone is no new table
     if (n.size() < 21 || !IsDigits(n.substr(0, 20)) || n[20] != '.') continue;
     if (n.find('/') != std::string_view::npos) continue;
     const int64_t v = std::strtoll(std::string(n.substr(0, 20)).c_str(), nullptr, 10);
@@ -85,6 +86,17 @@ std::string UnsupportedKind(const std::string& name) {
 
 Status ApplyAction(const json& j, bool full, DeltaLogState* s, const std::string& where) {
   if (!j.is_object()) return Status::Corruption(where + ": an action is not a JSON object");
+  // Unknown action kinds are ignored (the protocol's rule); a known one must have its shape.
+  for (const char* kind : {"add", "remove", "txn", "metaData", "protocol"}) {
+    auto it = j.find(kind);
+    if (it == j.end()) continue;
+    const bool needs_path = std::strcmp(kind, "add") == 0 || std::strcmp(kind, "remove") == 0;
+    if (!it->is_object() || (needs_path && GetString(*it, "path").empty())) {
+      return Status::Corruption(
+          where + ": the " + kind + " action is not an object with its fields (" +
+          j.dump().substr(0, 80) + "); the log is damaged: restore the file from a backup");
+    }
+  }
   DeltaSnapshot& snap = s->snap;
   if (auto it = j.find("add"); it != j.end() && it->is_object()) {
     const json& a = *it;
@@ -237,7 +249,8 @@ Result<DeltaLogState> ReplayDeltaLog(store::ObjectStore& table, const ReplayOpti
                                     (why.empty() ? "it starts at version " +
                                                        std::to_string(listing->first_commit) +
                                                        " and has no checkpoint binlake can read"
-                                                 : why + "; and the log before it was cleaned up"));
+                                                 : why + "; and the log before it was cleaned up") +
+                                    "; restore the missing log files from a backup");
       }
       return s;  // no table yet
     }
@@ -246,8 +259,17 @@ Result<DeltaLogState> ReplayDeltaLog(store::ObjectStore& table, const ReplayOpti
       const std::string path = table_dir + "/" + key;
       auto text = table.Get(key);
       if (!text.ok()) {
-        if (text.status().code() == StatusCode::kNotFound) break;
-        return text.status();
+        if (text.status().code() != StatusCode::kNotFound) return text.status();
+        // The end of the log, unless a later commit exists: then a version is missing, and
+        // committing over the gap would rewrite history.
+        if (!table.Stat("_delta_log/" + DeltaLogName(v + 1)).ok()) break;
+        if (table.Stat(key).ok()) {  // committed meanwhile by another writer
+          v--;
+          continue;
+        }
+        return Status::Corruption(path + " is missing but version " + std::to_string(v + 1) +
+                                  " exists: the Delta log has a gap; restore the file from a "
+                                  "backup (binlake will not commit over it)");
       }
       size_t pos = 0;
       while (pos < text->size()) {
@@ -258,7 +280,9 @@ Result<DeltaLogState> ReplayDeltaLog(store::ObjectStore& table, const ReplayOpti
         if (line.empty()) continue;
         auto j = json::parse(line, nullptr, false);
         if (j.is_discarded() || !j.is_object()) {
-          return Status::Corruption(path + ": a line is not a JSON action");
+          return Status::Corruption(path + ": a line is not a JSON action (" +
+                                    std::string(line.substr(0, 40)) +
+                                    "); the log is damaged: restore the file from a backup");
         }
         BL_RETURN_IF_ERROR(ApplyAction(j, o.full, &s, path));
       }

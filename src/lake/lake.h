@@ -37,7 +37,8 @@ enum class ValueKind {
 struct LakeType {
   ValueKind kind = ValueKind::kString;
   std::shared_ptr<arrow::DataType> arrow;
-  std::string delta;  // Spark JSON schema type name: "long", "decimal(20,0)", "timestamp_ntz"
+  std::string delta;        // Spark JSON schema type name: "long", "decimal(20,0)", "timestamp_ntz"
+  bool unsigned64 = false;  // BIGINT UNSIGNED / BIT(64): values 0..2^64-1 only
 };
 
 // The exact lake type of a MySQL column; NotSupported for a type with no exact mapping.

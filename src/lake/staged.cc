@@ -114,16 +114,46 @@ std::optional<uint64_t> SequenceOfName(std::string_view name) {
 }
 
 Result<staging::FileManifest> StagedManifest(const StagedTable& t, const std::string& name) {
-  return staging::ReadManifest(*t.root, t.schema, t.table, name);
+  auto read = staging::ReadManifest(*t.root, t.schema, t.table, name);
+  if (!read.ok() && read.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound(read.status().message() + ": every staged CSV has a manifest (the " +
+                            "capture writes it first); is " + t.Key(name) +
+                            " a file the capture wrote? restore its manifest or re-capture it");
+  }
+  BL_ASSIGN_OR_RETURN(auto m, std::move(read));
+  // A manifest copied from another file would apply the rows under the wrong identity.
+  if (m.name != name || m.schema != t.schema || m.table != t.table) {
+    return Status::Corruption(t.root->uri() + "/_binlake/files/" + t.Key(name) +
+                              ".json describes " + m.schema + "." + m.table + " file " + m.name +
+                              ", not " + t.schema + "." + t.table + " file " + name +
+                              ": restore the file's own manifest (or re-capture it)");
+  }
+  if (auto seq = SequenceOfName(name); seq && *seq != m.sequence) {
+    return Status::Corruption(t.root->uri() + "/_binlake/files/" + t.Key(name) +
+                              ".json: sequence " + std::to_string(m.sequence) +
+                              " but the file name says " + std::to_string(*seq) +
+                              ": restore the file's own manifest (or re-capture it)");
+  }
+  return m;
 }
 
 Result<staging::TableSchema> StagedSchema(const StagedTable& t, int version) {
-  return staging::ReadSchema(*t.root, t.schema, t.table, version);
+  auto s = staging::ReadSchema(*t.root, t.schema, t.table, version);
+  if (!s.ok() && s.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound("no schema version " + std::to_string(version) + " of " + t.schema +
+                            "." + t.table + " in the staging store (" + s.status().message() +
+                            "): the capture registers a table's schema before its files; "
+                            "stage the table with `binlake capture` or restore _binlake/schemas");
+  }
+  return s;
 }
 
 Result<std::unique_ptr<staging::CsvBlockReader>> OpenStagedCsv(const StagedTable& t,
                                                                const std::string& name) {
-  return staging::CsvBlockReader::Open(*t.root, t.Key(name));
+  BL_ASSIGN_OR_RETURN(auto m, StagedManifest(t, name));
+  BL_ASSIGN_OR_RETURN(auto reader, staging::CsvBlockReader::Open(*t.root, t.Key(name)));
+  reader->VerifyAgainst(m.bytes, m.sha256);
+  return reader;
 }
 
 Result<StagedLoad> StagedLoadFiles(const StagedTable& t) {
@@ -208,7 +238,21 @@ Result<std::vector<std::pair<staging::FileManifest, std::string>>> ChangeFilesUp
 Status ReadStagedRows(const staging::CsvOptions& csv, size_t columns, const StagedTable& t,
                       const std::string& name, bool load, std::vector<StagedRow>* rows) {
   const std::string path = t.Where(name);
+  BL_ASSIGN_OR_RETURN(auto m, StagedManifest(t, name));
   BL_ASSIGN_OR_RETURN(auto data, t.root->Get(t.Key(name)));
+  {
+    staging::Sha256 hash;
+    hash.Update(data);
+    const std::string sha = hash.HexDigest();
+    if (data.size() != m.bytes || sha != m.sha256) {
+      return Status::Corruption(path + ": " + std::to_string(data.size()) + " bytes, sha256 " +
+                                sha.substr(0, 16) + "..., but its manifest says " +
+                                std::to_string(m.bytes) + " bytes, sha256 " +
+                                m.sha256.substr(0, 16) +
+                                "...: the file is partial or altered; restore it (or re-capture "
+                                "it) before applying");
+    }
+  }
   const bool has_op = !load || csv.include_op_for_full_load;
   const bool has_ts = !csv.timestamp_column.empty();
   const size_t lead = (has_op ? 1 : 0) + (has_ts ? 1 : 0);
@@ -226,7 +270,8 @@ Status ReadStagedRows(const staging::CsvOptions& csv, size_t columns, const Stag
       if (!fields[0] || fields[0]->size() != 1 ||
           std::string_view("IUD").find((*fields[0])[0]) == std::string_view::npos) {
         return Status::Corruption(path + ":" + std::to_string(reader.line()) +
-                                  ": the Op field is not I, U or D");
+                                  ": the Op field is not I, U or D; the file is damaged: restore "
+                                  "it or re-capture the table");
       }
       r.op = (*fields[0])[0];
     }

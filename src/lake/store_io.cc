@@ -53,7 +53,11 @@ Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenArrowInput(store::Objec
     auto in = arrow::io::ReadableFile::Open(local);
     if (!in.ok()) {
       struct stat st {};
-      if (stat(local.c_str(), &st) != 0) return Status::NotFound(local + " does not exist");
+      if (stat(local.c_str(), &st) != 0) {
+        return Status::NotFound(local +
+                                " does not exist, but the Delta log names it: restore it from a "
+                                "backup, or reload the table with a new full load");
+      }
       return Status::IOError("cannot open " + local + ": " + in.status().ToString());
     }
     return std::shared_ptr<arrow::io::RandomAccessFile>(*in);

@@ -1,5 +1,6 @@
 // MySQL column types to exact Arrow/Parquet and Delta types, and canonical CSV text to values.
 #include <arrow/util/decimal.h>
+#include <arrow/util/utf8.h>
 
 #include <cctype>
 #include <charconv>
@@ -39,12 +40,19 @@ std::string BaseType(const std::string& mysql_type, std::vector<int>* args) {
 }
 
 LakeType Make(ValueKind kind, std::shared_ptr<arrow::DataType> type, std::string delta) {
-  return LakeType{kind, std::move(type), std::move(delta)};
+  return LakeType{kind, std::move(type), std::move(delta), false};
 }
 
 LakeType Decimal(int p, int s) {
   return Make(ValueKind::kDecimal, arrow::decimal128(p, s),
               "decimal(" + std::to_string(p) + "," + std::to_string(s) + ")");
+}
+
+// BIGINT UNSIGNED and BIT(64): decimal(20,0) holding 0..2^64-1 only.
+LakeType Unsigned64() {
+  LakeType t = Decimal(20, 0);
+  t.unsigned64 = true;
+  return t;
 }
 
 bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
@@ -117,9 +125,44 @@ Status Check(const arrow::Status& s) {
   return s.ok() ? Status::Ok() : Status::Internal("arrow: " + s.ToString());
 }
 
+// The first bytes of a value as hex, for a message about bytes that are not text.
+std::string HexPrefix(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s.substr(0, 32)) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+constexpr const char* kDamaged =
+    " (docs/staging.md \"Values\"); the staging file is damaged: restore it or re-capture the "
+    "table";
+
 Status Bad(const LakeType& type, std::string_view text) {
   return Status::Corruption("value '" + std::string(text.substr(0, 64)) + "' is not a valid " +
-                            type.delta + " (docs/staging.md \"Values\")");
+                            type.delta + kDamaged);
+}
+
+// The shape of a canonical DATE / DATETIME text, valid or not ("0000-00-00", "2023-02-30" are
+// NULL in the lake; "yesterday" is a damaged file).
+bool DateShaped(std::string_view s) {
+  int v = 0;
+  return s.size() >= 10 && s[4] == '-' && s[7] == '-' && Digits(s, 0, 4, &v) &&
+         Digits(s, 5, 2, &v) && Digits(s, 8, 2, &v);
+}
+
+bool DateTimeShaped(std::string_view s) {
+  int v = 0;
+  if (!DateShaped(s)) return false;
+  if (s.size() == 10) return true;
+  if (s.size() < 19 || s[10] != ' ' || s[13] != ':' || s[16] != ':' || !Digits(s, 11, 2, &v) ||
+      !Digits(s, 14, 2, &v) || !Digits(s, 17, 2, &v)) {
+    return false;
+  }
+  return s.size() == 19 ||
+         (s[19] == '.' && s.size() > 20 && s.size() <= 26 && Digits(s, 20, s.size() - 20, &v));
 }
 
 // The canonical text of a decimal(precision, scale) with exactly `scale` fraction digits and at
@@ -178,7 +221,7 @@ Result<LakeType> MapColumn(const staging::ColumnSchema& c) {
     return u ? Make(ValueKind::kInt, arrow::int64(), "long")
              : Make(ValueKind::kInt, arrow::int32(), "integer");
   }
-  if (base == "bigint") return u ? Decimal(20, 0) : Make(ValueKind::kInt, arrow::int64(), "long");
+  if (base == "bigint") return u ? Unsigned64() : Make(ValueKind::kInt, arrow::int64(), "long");
   if (base == "decimal" || base == "numeric") {
     const int p = args.empty() ? 10 : args[0];
     const int s = args.size() < 2 ? 0 : args[1];
@@ -200,7 +243,7 @@ Result<LakeType> MapColumn(const staging::ColumnSchema& c) {
   if (base == "year") return Make(ValueKind::kInt, arrow::int16(), "short");
   if (base == "bit") {
     const int n = args.empty() ? 1 : args[0];
-    return n < 64 ? Make(ValueKind::kInt, arrow::int64(), "long") : Decimal(20, 0);
+    return n < 64 ? Make(ValueKind::kInt, arrow::int64(), "long") : Unsigned64();
   }
   if (base == "time" || base == "char" || base == "varchar" || base == "tinytext" ||
       base == "text" || base == "mediumtext" || base == "longtext" || base == "enum" ||
@@ -235,7 +278,8 @@ Status AppendValue(const LakeType& type, const std::optional<std::string_view>& 
       }
     case ValueKind::kDecimal: {
       const auto& dt = static_cast<const arrow::DecimalType&>(*type.arrow);
-      if (auto fast = SmallDecimal(s, dt.precision(), dt.scale())) {
+      if (auto fast = SmallDecimal(s, dt.precision(), dt.scale());
+          fast && !(type.unsigned64 && *fast < 0)) {
         return Check(
             static_cast<arrow::Decimal128Builder*>(builder)->Append(arrow::Decimal128(*fast)));
       }
@@ -248,6 +292,10 @@ Status AppendValue(const LakeType& type, const std::optional<std::string_view>& 
         v = *r;
       }
       if (!v.FitsInPrecision(dt.precision())) return Bad(type, s);
+      if (type.unsigned64 && (v.Sign() < 0 || v > arrow::Decimal128(0, ~uint64_t{0}))) {
+        return Status::Corruption("value '" + std::string(s.substr(0, 64)) +
+                                  "' is out of the BIGINT UNSIGNED range" + kDamaged);
+      }
       return Check(static_cast<arrow::Decimal128Builder*>(builder)->Append(v));
     }
     case ValueKind::kFloat: {
@@ -264,17 +312,26 @@ Status AppendValue(const LakeType& type, const std::optional<std::string_view>& 
     }
     case ValueKind::kDate: {
       auto d = ParseDate(s);
+      if (!d && !DateShaped(s)) return Bad(type, s);
       if (!d) return Check(builder->AppendNull());  // zero/invalid dates: null (docs/lake.md)
       return Check(static_cast<arrow::Date32Builder*>(builder)->Append(static_cast<int32_t>(*d)));
     }
     case ValueKind::kTimestampNtz:
     case ValueKind::kTimestamp: {
       auto t = ParseDateTime(s);
+      if (!t && !DateTimeShaped(s)) return Bad(type, s);
       if (!t) return Check(builder->AppendNull());
       return Check(static_cast<arrow::TimestampBuilder*>(builder)->Append(*t));
     }
-    case ValueKind::kString:
+    case ValueKind::kString: {
+      static const bool utf8_ready = (arrow::util::InitializeUTF8(), true);
+      (void)utf8_ready;
+      if (!arrow::util::ValidateUTF8(s)) {
+        return Status::Corruption("value '" + std::string(HexPrefix(s)) +
+                                  "' (hex) is not valid UTF-8 text" + kDamaged);
+      }
       return Check(static_cast<arrow::StringBuilder*>(builder)->Append(s));
+    }
     case ValueKind::kBinary: {
       if (s.size() % 2 != 0) return Bad(type, s);
       std::string bytes(s.size() / 2, '\0');

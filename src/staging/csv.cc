@@ -47,7 +47,9 @@ CsvReader::CsvReader(std::string_view data, const CsvOptions& options, size_t ex
     : data_(data), next_line_(first_line), options_(options), expected_(expected_fields) {}
 
 bool CsvReader::Fail(const std::string& what) {
-  status_ = Status::Corruption("CSV line " + std::to_string(line_) + ": " + what);
+  status_ = Status::Corruption("CSV line " + std::to_string(line_) + ": " + what +
+                               " (is [capture.csv] the dialect the file was written in? if so, "
+                               "the file is damaged: restore it or re-capture the table)");
   return false;
 }
 
@@ -212,7 +214,20 @@ CsvBlockReader::CsvBlockReader(std::unique_ptr<store::ObjectStore> owned,
       path_(std::move(path)),
       block_bytes_(block_bytes < 64 ? 64 : block_bytes) {}
 
+struct CsvBlockReader::Expected {
+  uint64_t bytes = 0;
+  std::string sha256;
+  uint64_t read = 0;
+  Sha256 hash;
+};
+
 CsvBlockReader::~CsvBlockReader() = default;
+
+void CsvBlockReader::VerifyAgainst(uint64_t bytes, std::string sha256_hex) {
+  expected_ = std::make_unique<Expected>();
+  expected_->bytes = bytes;
+  expected_->sha256 = std::move(sha256_hex);
+}
 
 Result<std::unique_ptr<CsvBlockReader>> CsvBlockReader::Open(store::ObjectStore& store,
                                                              const std::string& key,
@@ -236,6 +251,17 @@ Result<std::unique_ptr<CsvBlockReader>> CsvBlockReader::Open(const std::string& 
       new CsvBlockReader(std::move(*store), std::move(in), path, block_bytes));
 }
 
+Status CsvBlockReader::CheckExpected() {
+  const std::string sha = expected_->hash.HexDigest();
+  if (expected_->read == expected_->bytes && sha == expected_->sha256) return Status::Ok();
+  return Status::Corruption(path_ + ": " + std::to_string(expected_->read) + " bytes, sha256 " +
+                            sha.substr(0, 16) + "..., but its manifest says " +
+                            std::to_string(expected_->bytes) + " bytes, sha256 " +
+                            expected_->sha256.substr(0, 16) +
+                            "...: the file is partial or altered; restore it (or re-capture it) "
+                            "before applying");
+}
+
 Result<bool> CsvBlockReader::Next(std::string* block, uint64_t* first_line) {
   block->swap(carry_);
   carry_.clear();
@@ -247,7 +273,14 @@ Result<bool> CsvBlockReader::Next(std::string* block, uint64_t* first_line) {
     block->resize(old + block_bytes_);
     BL_ASSIGN_OR_RETURN(const size_t n, in_->Read(block->data() + old, block_bytes_));
     block->resize(old + n);
-    if (n == 0) eof_ = true;
+    if (expected_) {
+      expected_->read += n;
+      expected_->hash.Update(std::string_view(block->data() + old, n));
+    }
+    if (n == 0) {
+      eof_ = true;
+      if (expected_) BL_RETURN_IF_ERROR(CheckExpected());
+    }
   }
   if (eof_) cut = block->size();  // the last record may lack its LF; CsvReader reports a bad one
   carry_.assign(block->data() + cut, block->size() - cut);

@@ -139,10 +139,14 @@ class CsvBlockReader {
   Result<bool> Next(std::string* block, uint64_t* first_line);
   // The file or object read, for messages.
   const std::string& path() const { return path_; }
+  // Checks the whole object against its manifest's size and sha256 when the end is read: Next
+  // then fails (Corruption) on a partial or altered file, before its last block is returned.
+  void VerifyAgainst(uint64_t bytes, std::string sha256_hex);
 
  private:
   CsvBlockReader(std::unique_ptr<store::ObjectStore> owned, std::unique_ptr<store::ObjectReader> in,
                  std::string path, size_t block_bytes);
+  Status CheckExpected();
   std::unique_ptr<store::ObjectStore> owned_store_;  // the path-based Open's local store
   std::unique_ptr<store::ObjectReader> in_;
   std::string path_;
@@ -150,6 +154,8 @@ class CsvBlockReader {
   std::string carry_;  // read past the last block's end
   uint64_t line_ = 1;
   bool eof_ = false;
+  struct Expected;
+  std::unique_ptr<Expected> expected_;  // VerifyAgainst's size and digest, and the running hash
 };
 
 // What the manifest beside each CSV records, so an exact merge needs nothing else.

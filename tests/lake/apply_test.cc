@@ -413,12 +413,36 @@ TEST_F(ApplyTest, HeaderOpAndTimestampColumns) {
   EXPECT_EQ(names[4], "n");
 }
 
+TEST_F(ApplyTest, PartialFileRefusedByItsManifest) {
+  Stage();
+  ASSERT_OK(ApplyFiles(Options(), Files()).status());
+  Change('U', 3, "x", 100);
+  const std::string change = Files()[0];
+  std::ofstream(change, std::ios::app) << "U,5,1.00,2024-01-01 00:00:00,1,00,x\n";
+  auto s = ApplyFiles(Options(), {change});
+  EXPECT_EQ(s.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(s.status().message().find("the file is partial or altered"), std::string::npos)
+      << s.status().message();
+}
+
 TEST_F(ApplyTest, BadRecordsNameTheFileAndLine) {
   Stage();
   ASSERT_OK(ApplyFiles(Options(), Files()).status());
   Change('U', 3, "x", 100);
   const std::string change = Files()[0];
   std::ofstream(change, std::ios::app) << "U,5,1.00,2024-01-01 00:00:00,1,00,x\nX,1,2,3,4,5,6\n";
+  // The manifest describes the bad file (else the size/sha256 check stops it first).
+  const std::string name = fs::path(change).filename().string();
+  auto m = staging::ReadManifest(stage_.path(), "db", "t", name);
+  ASSERT_OK(m.status());
+  std::ifstream in(change, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  staging::Sha256 sha;
+  sha.Update(bytes);
+  m->bytes = bytes.size();
+  m->sha256 = sha.HexDigest();
+  std::ofstream(stage_.path() + "/_binlake/files/db/t/" + name + ".json", std::ios::trunc)
+      << staging::ManifestToJson(*m);
   auto s = ApplyFiles(Options(), {change});
   EXPECT_EQ(s.status().code(), StatusCode::kCorruption);
   EXPECT_NE(s.status().message().find(change + ":3: the Op field is not I, U or D"),
