@@ -70,12 +70,16 @@ start() {
   notify_config
   notify_args=()
   [ ! -f "$dir/notification.toml" ] || notify_args=(-config_dir="$dir")
+  # S3_TLS_DIR (scripts/tls-certs.sh's folder): S3 over https on PORT+8 as well.
+  tls_args=()
+  [ -z "${S3_TLS_DIR:-}" ] || tls_args=(-s3.port.https=$((port + 8))
+    -s3.cert.file="$S3_TLS_DIR/server-cert.pem" -s3.key.file="$S3_TLS_DIR/server-key.pem")
   "$WEED" "${notify_args[@]}" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$dir/data" -volume.max=0 \
     -master.port=$((port + 1)) -volume.port=$((port + 2)) -filer -filer.port=$((port + 3)) \
     -master.port.grpc=$((port + 4)) -volume.port.grpc=$((port + 5)) \
     -filer.port.grpc=$((port + 6)) -s3 -s3.port="$port" -s3.port.grpc=$((port + 7)) \
     -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$conf" -master.telemetry=false \
-    -master.volumeSizeLimitMB=64 >"$dir/weed.log" 2>&1 &
+    -master.volumeSizeLimitMB=64 "${tls_args[@]}" >"$dir/weed.log" 2>&1 &
   echo $! >"$pidf"
   # Healthy when an unsigned request gets S3's own 403 (AccessDenied) from the gateway and the
   # filer behind it answers.

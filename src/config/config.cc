@@ -152,11 +152,12 @@ Status ParseS3(const toml::table& t, const std::string& origin, store::S3Options
   BL_RETURN_IF_ERROR(
       CheckKeys(t,
                 {"endpoint", "region", "profile", "addressing", "single_writer", "max_retries",
-                 "part_size_mb", "connect_timeout_ms", "request_timeout_ms"},
+                 "part_size_mb", "connect_timeout_ms", "request_timeout_ms", "ca_file"},
                 "s3", origin));
   BL_RETURN_IF_ERROR(Get(t, "endpoint", &o->endpoint, "s3", origin));
   BL_RETURN_IF_ERROR(Get(t, "region", &o->region, "s3", origin));
   BL_RETURN_IF_ERROR(Get(t, "profile", &o->profile, "s3", origin));
+  BL_RETURN_IF_ERROR(Get(t, "ca_file", &o->ca_file, "s3", origin));
   std::string addressing = "auto";
   BL_RETURN_IF_ERROR(Get(t, "addressing", &addressing, "s3", origin));
   if (addressing == "auto") {

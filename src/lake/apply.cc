@@ -1221,6 +1221,12 @@ Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std
     t.lake = LakeTableStore(lake, st.schema, st.table);
     t.dir = t.lake->uri();
     BL_ASSIGN_OR_RETURN(auto snap, ReadDeltaLog(*t.lake));
+    if (snap.version >= 0 && !snap.configuration.count("binlake.buckets") && !st.AnyLoadAsked()) {
+      // Another engine's table: only an explicit full load (its LOAD files) replaces it.
+      return Status::NotSupported(t.dir +
+                                  " was not written by binlake (no binlake.buckets in its "
+                                  "metaData): move that table away or use another lake path");
+    }
     BL_ASSIGN_OR_RETURN(auto load, LoadToApply(st, LakeState(snap, AppId(t))));
     if (load) {
       BL_RETURN_IF_ERROR(applier.ApplyLoad(&t, *load));

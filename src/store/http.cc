@@ -122,6 +122,9 @@ bool Client::Perform(const Request& req, Response* resp, TransportError* err) {
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout_ms));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout_ms));
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!req.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, req.ca_file.c_str());
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, WriteBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, WriteHeader);
@@ -154,6 +157,12 @@ bool Client::Perform(const Request& req, Response* resp, TransportError* err) {
         break;
       case CURLE_OPERATION_TIMEDOUT:
         err->kind = TransportError::Kind::kTimeout;
+        break;
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CACERT_BADFILE:
+      case CURLE_SSL_CONNECT_ERROR:
+      case CURLE_SSL_CERTPROBLEM:
+        err->kind = TransportError::Kind::kTls;
         break;
       default:
         err->kind = TransportError::Kind::kOther;

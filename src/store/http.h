@@ -21,6 +21,8 @@ struct Request {
   std::string_view body;                                     // PUT/POST payload
   int connect_timeout_ms = 5000;
   int timeout_ms = 60000;
+  std::string
+      ca_file;  // https: trust these CAs (PEM) instead of the system's; peers always verified
 };
 
 struct Response {
@@ -32,7 +34,7 @@ struct Response {
 // A transport failure (no HTTP answer): what happened, and whether it is a refused connection or
 // unknown host (the endpoint is probably wrong) or a timeout / reset (worth retrying).
 struct TransportError {
-  enum class Kind { kConnect, kResolve, kTimeout, kOther };
+  enum class Kind { kConnect, kResolve, kTimeout, kTls, kOther };
   Kind kind = Kind::kOther;
   std::string message;  // curl's, e.g. "Failed to connect to 127.0.0.1 port 1: Connection refused"
 };

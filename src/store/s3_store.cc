@@ -2,6 +2,8 @@
 // transient failures; errors map to one-line Statuses naming the store and the fix.
 #include "store/s3_store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -436,6 +438,7 @@ class S3Store : public ObjectStore {
     req.body = c.body;
     req.connect_timeout_ms = options_.connect_timeout_ms;
     req.timeout_ms = options_.request_timeout_ms;
+    req.ca_file = options_.ca_file;
 
     Answer a;
     std::string last;
@@ -466,6 +469,7 @@ class S3Store : public ObjectStore {
       if (!client_.Perform(req, &a.resp, &err)) {
         last = err.message;
         last_kind = err.kind;
+        if (err.kind == http::TransportError::Kind::kTls) break;  // a retry cannot fix trust
         continue;
       }
       const long s = a.resp.status;
@@ -476,6 +480,12 @@ class S3Store : public ObjectStore {
     if (!last.empty() && a.resp.status == 0) {
       const std::string head = uri_ + ": " + c.what + ": ";
       const std::string tries = " (" + std::to_string(a.attempts) + " attempts)";
+      if (last_kind == http::TransportError::Kind::kTls) {
+        return Status::Network(head + "TLS with the S3 endpoint " + cfg_.scheme + "://" + host_ +
+                               " failed: " + last + tries +
+                               "; if the server's certificate is from a private CA, set [s3] "
+                               "ca_file (or AWS_CA_BUNDLE) to that CA's PEM file");
+      }
       if (last_kind == http::TransportError::Kind::kConnect ||
           last_kind == http::TransportError::Kind::kResolve) {
         return Status::Network(head + "cannot reach the S3 endpoint " + cfg_.scheme + "://" +
@@ -823,8 +833,16 @@ Result<std::unique_ptr<ObjectStore>> OpenS3Store(StoreUri uri, const S3Options& 
   }
   auto cfg = ResolveAwsConfig(options, env);
   if (!cfg.ok()) return cfg.status().WithContext(shown);
-  auto store =
-      std::make_unique<S3Store>(shown, uri, options, std::move(cfg).value(), list_page_keys);
+  S3Options o = options;
+  if (o.ca_file.empty()) {
+    if (auto bundle = env("AWS_CA_BUNDLE"); bundle && !bundle->empty()) o.ca_file = *bundle;
+  }
+  if (!o.ca_file.empty() && ::access(o.ca_file.c_str(), R_OK) != 0) {
+    return Status::InvalidArgument(shown + ": the CA file " + o.ca_file +
+                                   " ([s3] ca_file or AWS_CA_BUNDLE) cannot be read; point it at "
+                                   "the PEM file of the CA that signed the server's certificate");
+  }
+  auto store = std::make_unique<S3Store>(shown, uri, o, std::move(cfg).value(), list_page_keys);
   BL_RETURN_IF_ERROR(store->CheckReachable());
   return std::unique_ptr<ObjectStore>(std::move(store));
 }

@@ -113,6 +113,9 @@ struct S3Options {
   uint64_t part_bytes = uint64_t{8} << 20;  // multipart part size (and the single-PUT limit)
   int connect_timeout_ms = 5000;
   int request_timeout_ms = 60000;
+  // https endpoints: the CA certificates (PEM) to verify the server with; "" : AWS_CA_BUNDLE,
+  // else the system's. The certificate and host name are always verified.
+  std::string ca_file;
 };
 
 struct StoreOptions {

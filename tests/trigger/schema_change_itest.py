@@ -129,6 +129,7 @@ def main():
     lake = pipeline.Lake(lake_root, DB)
     log_path = os.path.join(tmp, "run.log")
     log = open(log_path, "w")
+    os.umask(0)  # binlake's files must be 0640 and its folders 0750 whatever the umask
     proc = pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=log)
     check(not wait_equal(cur, lake, tables), "the full load did not reach the lake")
 
@@ -241,8 +242,15 @@ def main():
     lake = pipeline.Lake(lake_root, DB)
     again = {t: lake.table(t).version() for t in ("acct", "nokey")}
     check(again == versions, f"re-applying every staging file changed the lake: {versions} -> {again}")
+    modes = {}
+    for base in (staging, lake_root):
+        for d, dirs, names in os.walk(base):
+            for n in dirs + names:
+                m = os.stat(os.path.join(d, n)).st_mode & 0o777
+                modes[oct(m)] = modes.get(oct(m), 0) + 1
+    check(set(modes) <= {"0o640", "0o750"}, f"file and folder modes under umask 000: {modes}")
     cur.execute(f"DROP DATABASE {DB}")
-    print(f"schema_change: {len(steps)} schema changes followed, lake versions {versions}; "
+    print(f"schema_change: modes {modes}; {len(steps)} schema changes followed, lake versions {versions}; "
           f"{len(FAILS)} failures")
     sys.exit(1 if FAILS else 0)
 
