@@ -968,6 +968,7 @@ class Applier {
     }
     std::sort(pk.begin(), pk.end());
     std::vector<std::string> out;
+    out.reserve(std::max(pk.size(), ts.columns.size()));
     for (const auto& c : pk) out.push_back(c.second);
     if (out.empty()) {
       for (const auto& c : ts.columns) out.push_back(c.name);

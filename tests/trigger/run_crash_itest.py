@@ -168,6 +168,7 @@ def main():
         time.sleep(0.3 + rng.random() * 2.0)
         if r % 3 == 2:
             proc.send_signal(signal.SIGINT)
+            pause.set()  # the writer stops at its next transaction boundary
             # A clean stop applies what the capture flushed last; with injected store faults it
             # gives up after 45 s of retries (the next start applies the rest).
             if proc.wait(timeout=60 if faulty_env is env else 240) != 0 and faulty_env is env:

@@ -194,6 +194,12 @@ def main():
     cur.execute(f"INSERT INTO {DB}.gone VALUES (5, 'new')")
     problems = wait_equal(cur, lake, ("gone",))
     check(not problems, f"a table created again: the lake differs: {problems[:3]}")
+    # A table created while the pipeline runs (CREATE ... SELECT logs its rows) is picked up.
+    cur.execute(f"CREATE TABLE {DB}.fresh (id INT PRIMARY KEY, v VARCHAR(5)) "
+                f"SELECT seq AS id, 'x' AS v FROM mysql.seq_1_to_50")
+    cur.execute(f"UPDATE {DB}.fresh SET v = 'y' WHERE id < 10")
+    problems = wait_equal(cur, lake, ("fresh",))
+    check(not problems, f"a table created while running: the lake differs: {problems[:3]}")
     cur.execute(f"RENAME TABLE {DB}.gone TO {DB}.gone2")
     time.sleep(1.0)
     check(lake.table("gone").to_pyarrow_table().num_rows == 0,
@@ -229,7 +235,8 @@ def main():
     cur.execute(f"DROP TABLE {DB}.narrow")
     cur.execute(f"DROP TABLE {DB}.gone2")
     v = subprocess.run([BINLAKE, "verify", "--config", cfg, "--table", f"{DB}.acct",
-                        "--table", f"{DB}.nokey", "--table", f"{DB}.gone"],
+                        "--table", f"{DB}.nokey", "--table", f"{DB}.gone", "--table",
+                        f"{DB}.fresh"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     check(v.returncode == 0, f"binlake verify exited {v.returncode}: {v.stdout[-1500:]}"
           f"{v.stderr[-500:]}")
