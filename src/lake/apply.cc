@@ -502,10 +502,12 @@ class DataFileReader {
   // `sources` (a schema change): where each of the table's columns comes from (AlignBatch).
   static Result<std::unique_ptr<DataFileReader>> Open(
       const Table& t, const std::string& key, bool use_threads,
-      const std::vector<std::string>* sources = nullptr) {
+      const std::vector<std::string>* sources = nullptr,
+      const std::vector<std::shared_ptr<arrow::Scalar>>* fills = nullptr) {
     std::unique_ptr<DataFileReader> r(new DataFileReader());
     r->t_ = &t;
     r->sources_ = sources;
+    r->fills_ = fills;
     r->path_ = t.dir + "/" + key;
     parquet::ArrowReaderProperties props(use_threads);
     props.set_batch_size(kReadBatchRows);
@@ -533,7 +535,7 @@ class DataFileReader {
     auto rs = batches_->ReadNext(&batch);
     if (!rs.ok()) return Status::Corruption(path_ + ": " + rs.ToString());
     if (!batch) return batch;
-    return AlignBatch(batch, t_->arrow_schema, path_, sources_);
+    return AlignBatch(batch, t_->arrow_schema, path_, sources_, fills_);
   }
 
   const std::string& path() const { return path_; }
@@ -542,6 +544,7 @@ class DataFileReader {
   DataFileReader() = default;
   const Table* t_ = nullptr;
   const std::vector<std::string>* sources_ = nullptr;
+  const std::vector<std::shared_ptr<arrow::Scalar>>* fills_ = nullptr;
   std::string path_;
   std::unique_ptr<parquet::arrow::FileReader> reader_;
   std::unique_ptr<arrow::RecordBatchReader> batches_;
@@ -1011,6 +1014,7 @@ class Applier {
       }
     }
     std::vector<std::string> sources;
+    std::vector<std::shared_ptr<arrow::Scalar>> fills;  // an added column's default
     std::set<int> used;
     std::vector<std::string> added, changed;
     for (size_t i = 0; i < t->names.size(); i++) {
@@ -1020,9 +1024,13 @@ class Applier {
       const int at = named(old, from) ? lake_index(from) : -1;
       if (at < 0) {
         sources.emplace_back();
-        added.push_back(t->names[i]);
+        const auto& d = t->ts.columns[i].default_value;
+        auto fill = d ? DefaultScalar(t->types[i], *d) : nullptr;
+        fills.push_back(fill);
+        added.push_back(t->names[i] + (fill ? " (rows that existed: " + *d + ")" : ""));
         continue;
       }
+      fills.emplace_back();
       used.insert(at);
       sources.push_back(from);
       const LakeType& was = lake.types[static_cast<size_t>(at)];
@@ -1048,6 +1056,7 @@ class Applier {
       if (o_.keep_dropped_columns && !named(t->ts, lake.names[i])) {
         AddLakeColumn(lake.names[i], lake.types[i], t);
         sources.push_back(lake.names[i]);
+        fills.emplace_back();
       }
     }
     std::vector<std::string> old_key = KeyNames(old);
@@ -1081,7 +1090,8 @@ class Applier {
     BL_RETURN_IF_ERROR(ParallelFor(nfiles, threads, [&](int k) -> Status {
       Rewrite& r = files[static_cast<size_t>(k)];
       const bool use_threads = nfiles < threads;
-      BL_ASSIGN_OR_RETURN(auto reader, DataFileReader::Open(*t, r.key, use_threads, &sources));
+      BL_ASSIGN_OR_RETURN(auto reader,
+                          DataFileReader::Open(*t, r.key, use_threads, &sources, &fills));
       const int b = same_key ? BucketOfDataFile(r.key, t->buckets) : -1;
       if (b >= 0) {
         BL_ASSIGN_OR_RETURN(
@@ -1136,6 +1146,21 @@ class Applier {
     Info(line + "; " + std::to_string(nfiles) + " data files rewritten (" + std::to_string(rows) +
          " rows)");
     return Status::Ok();
+  }
+
+  // An added column's default (canonical staging text) as a value of its lake type; null (the
+  // rows get NULL, with a warning) when it does not read as one.
+  std::shared_ptr<arrow::Scalar> DefaultScalar(const LakeType& type, const std::string& text) {
+    auto made = arrow::MakeBuilder(type.arrow, LakePool());
+    std::shared_ptr<arrow::Array> one;
+    if (made.ok() && AppendValue(type, std::string_view(text), made->get()).ok() &&
+        (*made)->Finish(&one).ok()) {
+      auto scalar = one->GetScalar(0);
+      if (scalar.ok()) return *scalar;
+    }
+    Warn("the default '" + text + "' of an added column does not read as " + type.delta +
+         "; the rows that existed get NULL");
+    return nullptr;
   }
 
   // Whether every value of `from` is exactly a value of `to` (a MODIFY COLUMN the lake follows

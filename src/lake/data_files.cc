@@ -82,7 +82,8 @@ int BucketOfDataFile(const std::string& key, int buckets) {
 
 Result<std::shared_ptr<arrow::RecordBatch>> AlignBatch(
     const std::shared_ptr<arrow::RecordBatch>& batch, const std::shared_ptr<arrow::Schema>& table,
-    const std::string& file, const std::vector<std::string>* sources) {
+    const std::string& file, const std::vector<std::string>* sources,
+    const std::vector<std::shared_ptr<arrow::Scalar>>* fills) {
   const arrow::Schema& have = *batch->schema();
   arrow::ArrayVector columns;
   columns.reserve(static_cast<size_t>(table->num_fields()));
@@ -90,7 +91,9 @@ Result<std::shared_ptr<arrow::RecordBatch>> AlignBatch(
     const auto& want = table->field(i);
     const std::string& name = sources ? (*sources)[static_cast<size_t>(i)] : want->name();
     if (sources && name.empty()) {
-      auto nulls = arrow::MakeArrayOfNull(want->type(), batch->num_rows(), LakePool());
+      const auto* fill = fills ? (*fills)[static_cast<size_t>(i)].get() : nullptr;
+      auto nulls = fill ? arrow::MakeArrayFromScalar(*fill, batch->num_rows(), LakePool())
+                        : arrow::MakeArrayOfNull(want->type(), batch->num_rows(), LakePool());
       if (!nulls.ok()) return Status::Internal(file + ": " + nulls.status().ToString());
       columns.push_back(std::move(*nulls));
       continue;

@@ -119,10 +119,12 @@ int BucketOfDataFile(const std::string& key, int buckets);
 // timestamp time zone labels, decimals, narrower integers, nullability). Corruption naming
 // `file` and the column when one is missing or does not convert exactly.
 // With `sources` (a schema change): field i of `table` comes from the batch's column named
-// sources[i], or is all NULL when that is empty (a column the rows did not have).
+// sources[i], or, when that is empty (a column the rows did not have), is fills[i] in every row
+// (an added column's default; NULL without `fills` or when fills[i] is null).
 Result<std::shared_ptr<arrow::RecordBatch>> AlignBatch(
     const std::shared_ptr<arrow::RecordBatch>& batch, const std::shared_ptr<arrow::Schema>& table,
-    const std::string& file, const std::vector<std::string>* sources = nullptr);
+    const std::string& file, const std::vector<std::string>* sources = nullptr,
+    const std::vector<std::shared_ptr<arrow::Scalar>>* fills = nullptr);
 // The Arrow schema of a Delta schemaString of the types binlake writes.
 Result<std::shared_ptr<arrow::Schema>> ArrowSchemaFromDelta(const std::string& schema_string);
 

@@ -13,6 +13,8 @@
 #include "binlog/decoder.h"
 #include "binlog/stream.h"
 #include "source/ddl.h"
+#include "source/internal.h"
+#include "source/mysql_conn.h"
 
 namespace binlake::source {
 namespace {
@@ -94,6 +96,7 @@ class CaptureSink : public binlog::EventSink {
     }
     if (!latest || !latest->SameShape(schema)) {
       staging::SourcePosition since{std::string(ctx.file), ctx.offset, std::string(ctx.gtid)};
+      if (latest) ReadAddedDefaults(*latest, since.ToString(), &schema);
       auto version = staging_->RegisterSchema(schema, since);
       if (!version.ok()) return version.status();
       if (latest) {
@@ -184,6 +187,71 @@ class CaptureSink : public binlog::EventSink {
     return {};
   }
 
+  // The values the rows that existed got in the columns a new version adds (ADD COLUMN ...
+  // DEFAULT x, or a NOT NULL column's implicit default): the binlog does not carry them, so
+  // information_schema is read now. When the table changed again since the TABLE_MAP (the capture
+  // lags behind), or a default is an expression, they stay unknown (NULL in the lake), with a line.
+  void ReadAddedDefaults(const staging::TableSchema& latest, const std::string& where,
+                         staging::TableSchema* schema) {
+    std::vector<size_t> added;
+    for (size_t i = 0; i < schema->columns.size(); i++) {
+      const auto& n = schema->columns[i].name;
+      if (std::none_of(latest.columns.begin(), latest.columns.end(),
+                       [&](const auto& c) { return c.name == n; })) {
+        added.push_back(i);
+      }
+    }
+    if (added.empty()) return;
+    const std::string key = TableKey(schema->schema, schema->table);
+    auto unknown = [&](const std::string& why) {
+      log_("columns added to " + key + " at " + where +
+               ": the values of the rows that existed "
+               "are not known (" +
+               why + "); they are NULL in the lake",
+           false);
+    };
+    if (!options_.binlog_dir.empty()) return unknown("replaying binlog files, no server to ask");
+    if (!sql_) {
+      sql_ = std::make_unique<MysqlConn>();
+      if (Status st = sql_->Open(options_.connection); !st.ok()) {
+        sql_.reset();
+        return unknown(st.message());
+      }
+    }
+    auto rows = sql_->Query(
+        "SELECT COLUMN_NAME, COLUMN_DEFAULT, IS_NULLABLE, LOWER(DATA_TYPE), EXTRA FROM "
+        "information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
+        SqlQuote(schema->schema) + " AND TABLE_NAME = " + SqlQuote(schema->table) +
+        " ORDER BY ORDINAL_POSITION");
+    if (!rows.ok()) {
+      sql_.reset();
+      return unknown(rows.status().message());
+    }
+    if (rows->size() != schema->columns.size()) return unknown("the table changed again since");
+    for (size_t i = 0; i < rows->size(); i++) {
+      if ((*rows)[i][0].value_or("") != schema->columns[i].name) {
+        return unknown("the table changed again since");
+      }
+    }
+    std::vector<std::string> expressions;
+    for (size_t i : added) {
+      const auto& r = (*rows)[i];
+      auto& c = schema->columns[i];
+      auto v = DefaultText(sql_->is_mariadb(), r[1], r[2].value_or("") == "YES", r[3].value_or(""),
+                           r[4].value_or(""), c);
+      if (!v.ok()) {
+        expressions.push_back(c.name + " " + v.status().message());
+        continue;
+      }
+      c.default_value = *v;
+    }
+    if (!expressions.empty()) {
+      std::string list;
+      for (const auto& e : expressions) list += (list.empty() ? "" : ", ") + e;
+      unknown(list);
+    }
+  }
+
   // TRUNCATE / DROP TABLE / RENAME TABLE: the table's lake rows go (a `truncate` change file);
   // a captured table renamed to a new name needs a new full load, which this does not take.
   Status FollowTableDdl(const binlog::EventContext& ctx, const TableDdl& ddl,
@@ -272,6 +340,7 @@ class CaptureSink : public binlog::EventSink {
   const CaptureLog& log_;
   CaptureStats* stats_;
   std::unordered_map<uint64_t, TableState> tables_;
+  std::unique_ptr<MysqlConn> sql_;  // information_schema, for added columns' defaults
   RenderedRow before_, after_;
   bool in_txn_ = false;
   std::string file_;

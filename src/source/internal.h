@@ -10,6 +10,16 @@ namespace binlake::source {
 
 // 'text' as an SQL string literal.
 std::string SqlQuote(const std::string& s);
+
+// The canonical staging text of the value rows that existed got in an added column, from
+// information_schema.COLUMNS (COLUMN_DEFAULT, IS_NULLABLE, DATA_TYPE, EXTRA): an explicit DEFAULT
+// literal, or a NOT NULL column's implicit default; nullopt for NULL. NotSupported (naming why)
+// for a default this cannot know exactly: an expression, a BIT or binary literal.
+Result<std::optional<std::string>> DefaultText(bool mariadb,
+                                               const std::optional<std::string>& column_default,
+                                               bool nullable, const std::string& data_type,
+                                               const std::string& extra,
+                                               const staging::ColumnSchema& column);
 // `name` as an SQL identifier.
 std::string QuoteIdent(std::string_view name);
 // "include [*.*] exclude [a.*]" for messages.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <regex>
 #include <set>
 #include <string_view>
 
@@ -164,6 +165,77 @@ std::string SqlQuote(const std::string& s) {
     out += c;
   }
   return out + "'";
+}
+
+Result<std::optional<std::string>> DefaultText(bool mariadb,
+                                               const std::optional<std::string>& column_default,
+                                               bool nullable, const std::string& data_type,
+                                               const std::string& extra,
+                                               const staging::ColumnSchema& column) {
+  static const std::set<std::string> kInts = {"tinyint", "smallint", "mediumint",
+                                              "int",     "bigint",   "year"};
+  static const std::set<std::string> kTexts = {"char",       "varchar",  "tinytext", "text",
+                                               "mediumtext", "longtext", "enum",     "set"};
+  const bool numeric = kInts.count(data_type) || data_type == "decimal" || data_type == "float" ||
+                       data_type == "double";
+  const bool text = kTexts.count(data_type) > 0;
+  const bool temporal = data_type == "date" || data_type == "datetime" || data_type == "time";
+  // MariaDB spells a NULL default as the text NULL; MySQL as SQL NULL.
+  const bool null_default = !column_default || (mariadb && *column_default == "NULL");
+  if (null_default && nullable) return std::optional<std::string>();
+  if (!numeric && !text && !temporal) {
+    return Status::NotSupported("has a default of type " + data_type);
+  }
+  if (extra.find("DEFAULT_GENERATED") != std::string::npos) {
+    return Status::NotSupported("has an expression as its default");
+  }
+  if (null_default) {  // NOT NULL without a DEFAULT: the type's implicit default
+    if (data_type == "decimal") {
+      const size_t comma = column.mysql_type.find(',');
+      const int scale =
+          comma == std::string::npos ? 0 : std::atoi(column.mysql_type.c_str() + comma + 1);
+      return std::optional<std::string>(
+          scale > 0 ? "0." + std::string(static_cast<size_t>(scale), '0') : std::string("0"));
+    }
+    if (numeric) return std::optional<std::string>("0");
+    if (data_type == "enum") {
+      return std::optional<std::string>(column.enum_values.empty() ? std::string()
+                                                                   : column.enum_values[0]);
+    }
+    if (text) return std::optional<std::string>(std::string());
+    if (data_type == "time") return std::optional<std::string>("00:00:00");
+    return std::optional<std::string>();  // a zero date: NULL in the lake
+  }
+  std::string v = *column_default;
+  if (mariadb) {
+    // MariaDB quotes literals ('abc', '2024-01-01') and shows expressions bare
+    // (current_timestamp(), 1+1); numbers are bare too.
+    if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') {
+      std::string out;
+      for (size_t i = 1; i + 1 < v.size(); i++) {
+        if (v[i] == '\'' && i + 2 < v.size() && v[i + 1] == '\'') {
+          out += '\'';
+          i++;
+        } else if (v[i] == '\\' && i + 2 < v.size()) {
+          const char e = v[++i];
+          out += e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == '0' ? '\0' : e;
+        } else {
+          out += v[i];
+        }
+      }
+      v = std::move(out);
+    } else {
+      static const std::regex kNumber(R"([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)");
+      if (!numeric || !std::regex_match(v, kNumber)) {
+        return Status::NotSupported("has an expression as its default (" + v + ")");
+      }
+    }
+  }
+  if ((data_type == "date" && v.starts_with("0000-00-00")) ||
+      (data_type == "datetime" && v.starts_with("0000-00-00"))) {
+    return std::optional<std::string>();  // a zero date: NULL in the lake
+  }
+  return std::optional<std::string>(std::move(v));
 }
 
 std::string QuoteIdent(std::string_view name) {

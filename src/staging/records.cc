@@ -167,6 +167,7 @@ std::string SchemaToJson(const TableSchema& schema, int version, const SourcePos
                         {"collation", c.collation},
                         {"enum_values", c.enum_values},
                         {"pk_position", c.pk_position}});
+    if (c.default_value) cols.back()["default"] = *c.default_value;
   }
   Json j{{"schema", schema.schema},
          {"table", schema.table},
@@ -193,6 +194,7 @@ Result<TableSchema> SchemaFromJson(std::string_view text, const std::string& pat
       col.collation = c.at("collation").get<uint32_t>();
       col.enum_values = c.at("enum_values").get<std::vector<std::string>>();
       col.pk_position = c.at("pk_position").get<int>();
+      if (auto d = c.find("default"); d != c.end()) col.default_value = d->get<std::string>();
       s.columns.push_back(std::move(col));
     }
     return s;

@@ -67,6 +67,10 @@ struct ColumnSchema {
   uint32_t collation = 0;
   std::vector<std::string> enum_values;  // ENUM names, or SET names
   int pk_position = -1;                  // position in the primary key, -1 if not in it
+  // In the version that added the column: the canonical text of the value the rows that existed
+  // got (ADD COLUMN ... DEFAULT, or the implicit default of a NOT NULL column), read from
+  // information_schema; unset: NULL, or not known. Not part of the shape.
+  std::optional<std::string> default_value;
   bool operator==(const ColumnSchema&) const = default;
 };
 

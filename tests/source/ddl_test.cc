@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "source/internal.h"
+
 namespace binlake::source {
 namespace {
 
@@ -33,6 +35,39 @@ TEST(TableDdl, RenamesGiveOldAndNewNames) {
   EXPECT_TRUE(ReadTableDdl("ALTER TABLE a ADD COLUMN c INT", "db").emptied.empty());
   EXPECT_TRUE(ReadTableDdl("CREATE TABLE t (id INT)", "db").emptied.empty());
   EXPECT_TRUE(ReadTableDdl("RENAME TABLE `unterminated", "db").emptied.empty());
+}
+
+}  // namespace
+}  // namespace binlake::source
+
+namespace binlake::source {
+namespace {
+
+// What the rows that existed got in an added column, from information_schema.COLUMNS.
+TEST(AddedColumnDefault, LiteralsImplicitDefaultsAndExpressions) {
+  staging::ColumnSchema dec;
+  dec.mysql_type = "decimal(5,2)";
+  staging::ColumnSchema en;
+  en.enum_values = {"small", "big"};
+  staging::ColumnSchema any;
+  using V = std::optional<std::string>;
+  // MariaDB quotes literals and spells NULL as text.
+  EXPECT_EQ(DefaultText(true, V("7"), false, "int", "", any).value(), V("7"));
+  EXPECT_EQ(DefaultText(true, V("'it''s'"), true, "varchar", "", any).value(), V("it's"));
+  EXPECT_EQ(DefaultText(true, V("'2024-02-29'"), true, "date", "", any).value(), V("2024-02-29"));
+  EXPECT_EQ(DefaultText(true, V("NULL"), true, "int", "", any).value(), V());
+  EXPECT_EQ(DefaultText(true, V(), false, "decimal", "", dec).value(), V("0.00"));
+  EXPECT_EQ(DefaultText(true, V(), false, "enum", "", en).value(), V("small"));
+  EXPECT_EQ(DefaultText(true, V(), false, "varchar", "", any).value(), V(""));
+  EXPECT_EQ(DefaultText(true, V(), false, "date", "", any).value(), V());  // zero date: NULL
+  EXPECT_FALSE(DefaultText(true, V("current_timestamp()"), false, "datetime", "", any).ok());
+  EXPECT_FALSE(DefaultText(true, V("1+1"), false, "int", "", any).ok());
+  EXPECT_FALSE(DefaultText(true, V("b'1'"), false, "bit", "", any).ok());
+  // MySQL 8: raw values, SQL NULL for NULL, DEFAULT_GENERATED for expressions.
+  EXPECT_EQ(DefaultText(false, V("it's"), true, "varchar", "", any).value(), V("it's"));
+  EXPECT_EQ(DefaultText(false, V(), true, "int", "", any).value(), V());
+  EXPECT_FALSE(
+      DefaultText(false, V("CURRENT_TIMESTAMP"), false, "datetime", "DEFAULT_GENERATED", any).ok());
 }
 
 }  // namespace

@@ -144,6 +144,11 @@ def main():
         ("change the primary key",
          ["ALTER TABLE {db}.acct DROP PRIMARY KEY, ADD PRIMARY KEY (id, v)"], {}),
         ("change a table without a key", ["ALTER TABLE {db}.nokey ADD COLUMN c INT"], {}),
+        # Rows that existed get the default (read from information_schema), as in the source.
+        ("add columns with defaults",
+         ["ALTER TABLE {db}.acct ADD COLUMN z INT NOT NULL DEFAULT 7, "
+          "ADD COLUMN w VARCHAR(8) DEFAULT 'it''s', ADD COLUMN q DECIMAL(5,2) NOT NULL"],
+         {"q": lambda r: f"{r.randint(0, 9999) / 100:.2f}"}),
         # The kept n gives way: rows that existed hold NULL, as in the source.
         ("add a dropped column back", ["ALTER TABLE {db}.acct ADD COLUMN n INT NULL"],
          {"n": lambda r: r.randint(0, 100)}),
@@ -209,7 +214,8 @@ def main():
     check(len(renamed) == 1, f"RENAME TABLE's message: {renamed}")
     schema = lake_schema(lake, "acct")
     want = {"id": "integer", "v": "long", "label": "string", "d": "decimal(12,4)", "f": "double",
-            "day": "timestamp_ntz", "n": "integer"}
+            "day": "timestamp_ntz", "n": "integer", "z": "integer", "w": "string",
+            "q": "decimal(5,2)"}
     check(schema == want, f"acct's lake schema {schema}, want {want}")
     check(kept_n != "missing", "the kept column lost a row")
     # A narrowing the lake cannot follow: that table stops with one line, its lake unchanged.
