@@ -64,6 +64,15 @@ def writer(stop, pause, paused, rng, errors, ddl_log):
                     live[t] = []
                 cur.execute(q)
                 ddl_log.append(q)
+                # The binlog shows a table's new columns with its next row change (TABLE_MAP):
+                # the lake follows the schema change then, so one comes right after it.
+                n += 1
+                cols = "id, v, s" + "".join(f", c{k}" for k in range(1, added[t] + 1))
+                vals = [n, n, None] + [n % 100] * added[t]
+                cur.execute(f"INSERT INTO {t} ({cols}) VALUES ({', '.join(['%s'] * len(vals))})",
+                            vals)
+                live[t].append(n)
+                c.commit()
                 continue
             for _ in range(rng.randint(1, 3)):
                 t = rng.choice(TABLES)
