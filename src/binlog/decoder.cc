@@ -380,8 +380,9 @@ Status Decoder::DecodeFormatDescription(std::string_view body) {
   }
   server_version_.assign(server_version.data(), strnlen(server_version.data(), 50));
   // Checksums exist since MySQL 5.6.1 and MariaDB 5.3; then the body ends with alg(1) + crc(4).
-  int major = 0, minor = 0, patch = 0;
-  std::sscanf(server_version_.c_str(), "%d.%d.%d", &major, &minor, &patch);
+  // At most 9 digits each: a garbled version string cannot overflow the comparison below.
+  long long major = 0, minor = 0, patch = 0;
+  std::sscanf(server_version_.c_str(), "%9lld.%9lld.%9lld", &major, &minor, &patch);
   bool mariadb = server_version_.find("MariaDB") != std::string::npos;
   bool checksum_capable =
       mariadb ? (major * 100 + minor >= 503) : (major * 10000 + minor * 100 + patch >= 50601);
