@@ -56,6 +56,8 @@ lake::ApplyOptions ApplyOptionsFromConfig(const config::Config& cfg) {
   a.format = cfg.lake.format == "csv" ? lake::LakeFormat::kCsv : lake::LakeFormat::kDelta;
   a.checkpoints.interval = static_cast<int>(cfg.lake.checkpoint_interval);
   a.checkpoints.log_retention_versions = static_cast<int>(cfg.lake.log_retention_versions);
+  a.memory_budget = static_cast<int64_t>(cfg.lake.memory_mb) << 20;
+  a.spill_dir = cfg.lake.spill_dir;
   return a;
 }
 

@@ -56,6 +56,7 @@ trigger::TriggerOptions TriggerFromConfig(const config::Config& cfg) {
   t.apply = ApplyOptionsFromConfig(cfg);
   t.poll_ms = cfg.lake.trigger_poll_ms;
   t.parallelism = static_cast<int>(cfg.lake.trigger_parallelism);
+  t.apply.concurrent_applies = std::max(1, t.parallelism);
   t.notify_listen = cfg.lake.notify_listen;
   t.notify_token = cfg.lake.notify_token;
   t.spark.enabled = cfg.lake.runner == "spark";

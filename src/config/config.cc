@@ -297,7 +297,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
         CheckKeys(*lk,
                   {"path", "buckets", "no_primary_key", "dropped_columns", "trigger_poll_ms",
                    "trigger_parallelism", "format", "checkpoint_interval", "log_retention_versions",
-                   "notify_listen", "notify_token_file", "runner"},
+                   "notify_listen", "notify_token_file", "runner", "memory_mb", "spill_dir"},
                   "lake", origin));
     BL_RETURN_IF_ERROR(Get(*lk, "runner", &c.lake.runner, "lake", origin));
     if (c.lake.runner != "builtin" && c.lake.runner != "spark") {
@@ -322,6 +322,11 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
         Get(*lk, "checkpoint_interval", &c.lake.checkpoint_interval, "lake", origin));
     BL_RETURN_IF_ERROR(
         Get(*lk, "log_retention_versions", &c.lake.log_retention_versions, "lake", origin));
+    BL_RETURN_IF_ERROR(Get(*lk, "memory_mb", &c.lake.memory_mb, "lake", origin));
+    BL_RETURN_IF_ERROR(Get(*lk, "spill_dir", &c.lake.spill_dir, "lake", origin));
+    if (c.lake.memory_mb < 64 || c.lake.memory_mb > 1048576) {
+      return Status::InvalidArgument(origin + ": lake.memory_mb must be 64..1048576 (MiB)");
+    }
     if (c.lake.format != "delta" && c.lake.format != "csv") {
       return Status::InvalidArgument(origin + ": lake.format '" + c.lake.format +
                                      "' is not one of delta, csv");

@@ -75,6 +75,10 @@ struct LakeConfig {
   std::string format = "delta";         // delta | csv (plain CSV files, docs/lake.md)
   uint32_t checkpoint_interval = 100;   // a Delta log checkpoint every N versions; 0: none
   uint32_t log_retention_versions = 0;  // > 0: older JSON commits are deleted; 0: kept
+  // What a merge holds in memory, about (docs/lake.md "Large transactions"); a bigger change
+  // file is split by key into parts under spill_dir ("": $TMPDIR, else /tmp).
+  uint32_t memory_mb = 256;
+  std::string spill_dir;
   // Bucket notifications for the trigger (docs/s3.md): "host:port" to listen on; "": off.
   std::string notify_listen;
   std::string notify_token_file;  // a 0600 file with the Bearer token senders must present

@@ -4,11 +4,18 @@
 #include <arrow/compute/api_vector.h>
 #include <arrow/compute/exec.h>
 #include <parquet/arrow/reader.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -339,14 +346,14 @@ struct BucketChanges {
   std::vector<char> ops;
 };
 
-// Reads a change file block by block into per-bucket Arrow batches.
-Result<std::map<int, BucketChanges>> ReadChanges(const ApplyOptions& o, const Table& t,
-                                                 const std::string& name) {
+// Reads change records block by block into per-bucket Arrow batches; `path` names the file in
+// errors, `header`: its first line is a header.
+Result<std::map<int, BucketChanges>> ReadChangeBlocks(const ApplyOptions& o, const Table& t,
+                                                      staging::CsvBlockReader* blocks,
+                                                      const std::string& path, bool header) {
   const Layout layout = RecordLayout(o, t, false);
   BucketBuilders builders(t, layout);
   std::map<int, BucketChanges> out;
-  const std::string path = t.st->Where(name);
-  BL_ASSIGN_OR_RETURN(auto blocks, OpenStagedCsv(*t.st, name));
   std::string block;
   uint64_t first_line = 0;
   Fields fields;
@@ -355,7 +362,7 @@ Result<std::map<int, BucketChanges>> ReadChanges(const ApplyOptions& o, const Ta
     if (!more) break;
     staging::CsvReader reader(block, o.csv, layout.fields, first_line);
     while (reader.NextViews(&fields)) {
-      if (o.csv.header && reader.line() == 1) continue;
+      if (header && reader.line() == 1) continue;
       auto where = [&] { return path + ":" + std::to_string(reader.line()); };
       auto op = RecordOp(layout, fields);
       if (!op.ok()) return op.status().WithContext(where());
@@ -370,6 +377,221 @@ Result<std::map<int, BucketChanges>> ReadChanges(const ApplyOptions& o, const Ta
     BL_ASSIGN_OR_RETURN(c.rows, builders.Flush(b));
   }
   return out;
+}
+
+// Reads a change file block by block into per-bucket Arrow batches.
+Result<std::map<int, BucketChanges>> ReadChanges(const ApplyOptions& o, const Table& t,
+                                                 const std::string& name) {
+  BL_ASSIGN_OR_RETURN(auto blocks, OpenStagedCsv(*t.st, name));
+  return ReadChangeBlocks(o, t, blocks.get(), t.st->Where(name), o.csv.header);
+}
+
+// ---- Memory (docs/lake.md "Large transactions")
+
+// What the process holds besides the merge's data: code, Arrow's pools, the Delta snapshot.
+constexpr int64_t kMemoryReserve = int64_t{48} << 20;
+// Spill files written at once: their write buffers share this much.
+constexpr int64_t kSpillBufferBytes = int64_t{8} << 20;
+// Block reads of a spilled part (a staged file is read in 8 MiB blocks).
+constexpr size_t kSpillReadBlock = size_t{1} << 20;
+
+// How a merge shares the memory budget among its threads.
+struct MemoryPlan {
+  int64_t chunk_bytes = 0;  // CSV bytes of change rows one merge holds (Arrow data and key index)
+  int64_t group_bytes = 0;  // Arrow bytes of a row group being written
+};
+
+MemoryPlan PlanMemory(const ApplyOptions& o, int threads) {
+  // Below 64 MiB only tests go (the config refuses it): tiny parts.
+  const int64_t data = std::max<int64_t>(o.memory_budget - kMemoryReserve, int64_t{96} << 10) /
+                       std::max(o.concurrent_applies, 1);
+  const int64_t share = data / std::max(threads, 1);
+  // Measured: reading a part's CSV into Arrow builders peaks at about 3.5 times its bytes
+  // (builders grow by doubling), a row group being encoded at about 1.2 times its Arrow bytes.
+  MemoryPlan p;
+  p.chunk_bytes = share / 5;
+  p.group_bytes = share / 5;
+  return p;
+}
+
+// The part of a key hash among `parts` (the high half: the merge's index uses the low bits).
+int PartOf(uint64_t hash, int parts) {
+  return static_cast<int>(((hash >> 32) * static_cast<uint64_t>(parts)) >> 32);
+}
+
+// A change file split by bucket and key-hash part into local CSV files (no header), removed with
+// the object. Records keep their file order within a part; every change of a key is in one part.
+class ChangeSpill {
+ public:
+  static Result<std::unique_ptr<ChangeSpill>> Make(const ApplyOptions& o, int buckets, int parts) {
+    std::string base = o.spill_dir;
+    if (base.empty()) {
+      const char* tmp = std::getenv("TMPDIR");
+      base = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+    }
+    RemoveAbandonedSpills(base);
+    std::string dir =
+        base + "/" + std::string(kSpillPrefix) + std::to_string(::getpid()) + "-XXXXXX";
+    if (::mkdtemp(dir.data()) == nullptr) {
+      return Status::IOError(base + ": cannot create a spill folder (" + std::strerror(errno) +
+                             "); set [lake] spill_dir to a writable local folder");
+    }
+    std::unique_ptr<ChangeSpill> s(new ChangeSpill());
+    s->dir_ = dir;
+    s->buckets_ = buckets;
+    s->parts_ = parts;
+    const size_t n = static_cast<size_t>(buckets) * static_cast<size_t>(parts);
+    s->files_.assign(n, nullptr);
+    s->rows_.assign(n, 0);
+    s->buffer_ = static_cast<size_t>(
+        std::clamp<int64_t>(kSpillBufferBytes / static_cast<int64_t>(n), 4096, 1 << 20));
+    // One open file per (bucket, part): lift the soft limit on open files to the hard one.
+    struct rlimit lim {};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+      lim.rlim_cur = lim.rlim_max;
+      (void)::setrlimit(RLIMIT_NOFILE, &lim);
+    }
+    return s;
+  }
+  ~ChangeSpill() {
+    for (FILE* f : files_) {
+      if (f != nullptr) std::fclose(f);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  ChangeSpill(const ChangeSpill&) = delete;
+  ChangeSpill& operator=(const ChangeSpill&) = delete;
+
+  int parts() const { return parts_; }
+  std::string Path(int bucket, int part) const {
+    return dir_ + "/" + std::to_string(bucket) + "-" + std::to_string(part) + ".csv";
+  }
+  uint64_t rows(int bucket, int part) const { return rows_[Index(bucket, part)]; }
+  bool Touched(int bucket) const {
+    for (int p = 0; p < parts_; p++) {
+      if (rows(bucket, p) > 0) return true;
+    }
+    return false;
+  }
+
+  Status Write(int bucket, int part, std::string_view record) {
+    const size_t i = Index(bucket, part);
+    if (files_[i] == nullptr) {
+      const std::string path = Path(bucket, part);
+      files_[i] = std::fopen(path.c_str(), "wb");
+      if (files_[i] == nullptr) return Failed(path);
+      std::setvbuf(files_[i], nullptr, _IOFBF, buffer_);
+    }
+    if (std::fwrite(record.data(), 1, record.size(), files_[i]) != record.size() ||
+        (record.empty() || record.back() != '\n' ? std::fputc('\n', files_[i]) == EOF : false)) {
+      return Failed(Path(bucket, part));
+    }
+    rows_[i]++;
+    return Status::Ok();
+  }
+
+  // Every file written out (before they are read).
+  Status Close() {
+    for (size_t i = 0; i < files_.size(); i++) {
+      if (files_[i] == nullptr) continue;
+      const bool bad = std::fclose(files_[i]) != 0;
+      files_[i] = nullptr;
+      if (bad) return Failed(dir_);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  ChangeSpill() = default;
+  static constexpr std::string_view kSpillPrefix = "binlake-spill-";
+  // Folders of applies that died (kill -9, a crash): binlake-spill-<pid>-* whose process is gone.
+  static void RemoveAbandonedSpills(const std::string& base) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(base, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind(kSpillPrefix, 0) != 0) continue;
+      const long pid = std::strtol(name.c_str() + kSpillPrefix.size(), nullptr, 10);
+      if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
+        std::error_code rm;
+        std::filesystem::remove_all(e.path(), rm);
+      }
+    }
+  }
+  size_t Index(int bucket, int part) const {
+    return static_cast<size_t>(bucket) * static_cast<size_t>(parts_) + static_cast<size_t>(part);
+  }
+  static Status Failed(const std::string& path) {
+    return Status::IOError(path + ": cannot write a spill file (" + std::strerror(errno) +
+                           "); free space there or set [lake] spill_dir to a local folder with "
+                           "room for the change file");
+  }
+
+  std::string dir_;
+  int buckets_ = 0, parts_ = 1;
+  size_t buffer_ = 4096;
+  std::vector<FILE*> files_;
+  std::vector<uint64_t> rows_;
+};
+
+// Rows converted (and checked) before their key hashes choose their parts.
+constexpr int64_t kSpillBatchRows = 4096;
+
+// Splits change file `name` into `spill`: each record is converted to the table's types (the
+// errors name the staged file and line) and goes to its bucket and key-hash part.
+Status SpillChanges(const ApplyOptions& o, const Table& t, const std::string& name,
+                    ChangeSpill* spill) {
+  const Layout layout = RecordLayout(o, t, false);
+  const std::string path = t.st->Where(name);
+  BL_ASSIGN_OR_RETURN(auto blocks, OpenStagedCsv(*t.st, name));
+  BucketBuilders convert(t, layout);  // every row in builder set 0: converted, then hashed
+  std::string held;                   // raw records of the rows converted so far
+  std::vector<size_t> ends;
+  std::vector<int> buckets;
+  std::vector<uint64_t> hashes;
+  auto flush = [&]() -> Status {
+    if (ends.empty()) return Status::Ok();
+    BL_ASSIGN_OR_RETURN(auto batch, convert.Flush(0));
+    if (spill->parts() > 1) {
+      KeyColumns cols;
+      for (int c : t.key) cols.push_back(batch->column(c).get());
+      BL_RETURN_IF_ERROR(HashKeys(cols, batch->num_rows(), &hashes));
+    }
+    size_t begin = 0;
+    for (size_t i = 0; i < ends.size(); i++) {
+      const int part = spill->parts() > 1 ? PartOf(hashes[i], spill->parts()) : 0;
+      BL_RETURN_IF_ERROR(
+          spill->Write(buckets[i], part, std::string_view(held).substr(begin, ends[i] - begin)));
+      begin = ends[i];
+    }
+    held.clear();
+    ends.clear();
+    buckets.clear();
+    return Status::Ok();
+  };
+  std::string block;
+  uint64_t first_line = 0;
+  Fields fields;
+  while (true) {
+    BL_ASSIGN_OR_RETURN(bool more, blocks->Next(&block, &first_line));
+    if (!more) break;
+    staging::CsvReader reader(block, o.csv, layout.fields, first_line);
+    while (reader.NextViews(&fields)) {
+      if (o.csv.header && reader.line() == 1) continue;
+      auto where = [&] { return path + ":" + std::to_string(reader.line()); };
+      auto op = RecordOp(layout, fields);
+      if (!op.ok()) return op.status().WithContext(where());
+      buckets.push_back(convert.BucketOfRecord(fields));
+      Status st = convert.Append(0, fields);
+      if (!st.ok()) return st.WithContext(where());
+      held.append(reader.record());
+      ends.push_back(held.size());
+      if (static_cast<int64_t>(ends.size()) >= kSpillBatchRows) BL_RETURN_IF_ERROR(flush());
+    }
+    if (!reader.status().ok()) return reader.status().WithContext(path);
+    BL_RETURN_IF_ERROR(flush());  // the block's views end with it
+  }
+  return spill->Close();
 }
 
 std::vector<ValueKind> Kinds(const Table& t) {
@@ -490,7 +712,8 @@ struct BucketRewrite {
   int bucket = 0;
   std::vector<std::pair<std::string, int64_t>> old_files;  // path in the log, size
   const BucketChanges* changes = nullptr;
-  BatchVector foreign;  // rows of other engines' files whose key is among the bucket's changes
+  bool removes_old = true;  // its commit removes old_files (one rewrite of a bucket's parts does)
+  BatchVector foreign;      // rows of other engines' files whose key is among the bucket's changes
   std::unique_ptr<BucketFile> file;
   std::optional<std::string> add;
   std::vector<std::string> warnings;
@@ -550,11 +773,39 @@ class DataFileReader {
   std::unique_ptr<arrow::RecordBatchReader> batches_;
 };
 
-Status RewriteBucket(const Table& t, bool use_threads, BucketRewrite* r) {
+// The rows of `batch` whose key hash falls in part `part` of `parts` (all of them for one part).
+Result<std::shared_ptr<arrow::RecordBatch>> RowsOfPart(const Table& t,
+                                                       std::shared_ptr<arrow::RecordBatch> batch,
+                                                       int parts, int part, const std::string& path,
+                                                       std::vector<uint64_t>* hashes) {
+  if (parts <= 1) return batch;
+  KeyColumns cols;
+  for (int c : t.key) cols.push_back(batch->column(c).get());
+  BL_RETURN_IF_ERROR(HashKeys(cols, batch->num_rows(), hashes));
+  arrow::Int64Builder ib(LakePool());
+  for (int64_t i = 0; i < batch->num_rows(); i++) {
+    if (PartOf((*hashes)[static_cast<size_t>(i)], parts) == part) {
+      BL_RETURN_IF_ERROR(Check(ib.Append(i), path));
+    }
+  }
+  if (ib.length() == batch->num_rows()) return batch;
+  std::shared_ptr<arrow::Array> idx;
+  BL_RETURN_IF_ERROR(Check(ib.Finish(&idx), path));
+  arrow::compute::ExecContext ctx(LakePool());
+  auto taken = arrow::compute::Take(batch, idx, arrow::compute::TakeOptions::Defaults(), &ctx);
+  if (!taken.ok()) return Status::Internal(path + ": " + taken.status().ToString());
+  return taken->record_batch();
+}
+
+// Merges a bucket's changes with its old rows into one new file. With `parts` > 1 the changes
+// are one key-hash part of the bucket's and only the old rows of that part are read.
+Status RewriteBucket(const Table& t, bool use_threads, int64_t group_bytes, BucketRewrite* r,
+                     int parts = 1, int part = 0) {
   BL_ASSIGN_OR_RETURN(auto merge,
                       BucketMerge::Make(r->changes->rows, r->changes->ops, t.key, t.has_pk));
   BL_ASSIGN_OR_RETURN(
       r->file, BucketFile::Create(t.lake.get(), r->bucket, t.arrow_schema, Kinds(t), use_threads));
+  r->file->set_max_group_bytes(group_bytes);
   BatchVector kept;
   // Other engines' rows of the bucket's keys are old rows like the bucket's own.
   for (const auto& batch : r->foreign) {
@@ -562,12 +813,14 @@ Status RewriteBucket(const Table& t, bool use_threads, BucketRewrite* r) {
     BL_RETURN_IF_ERROR(merge->Filter(batch, &kept));
     for (const auto& k : kept) BL_RETURN_IF_ERROR(r->file->Append(k));
   }
+  std::vector<uint64_t> hashes;
   for (const auto& [fpath, size] : r->old_files) {
     BL_ASSIGN_OR_RETURN(auto key, DataFileKey(fpath));
     BL_ASSIGN_OR_RETURN(auto reader, DataFileReader::Open(t, key, use_threads));
     while (true) {
       BL_ASSIGN_OR_RETURN(auto batch, reader->Next());
       if (!batch) break;
+      BL_ASSIGN_OR_RETURN(batch, RowsOfPart(t, batch, parts, part, reader->path(), &hashes));
       kept.clear();
       BL_RETURN_IF_ERROR(merge->Filter(batch, &kept));
       for (const auto& k : kept) BL_RETURN_IF_ERROR(r->file->Append(k));
@@ -798,14 +1051,40 @@ class Applier {
           continue;  // the change file applies to the new table version
         }
       }
-      BL_ASSIGN_OR_RETURN(auto changes, ReadChanges(o_, *t, name));
-      std::vector<BucketRewrite> rewrites(changes.size());
+      const int threads = Threads(o_);
+      const MemoryPlan plan = PlanMemory(o_, threads);
+      // A change file too big for a thread's share of memory is split by key on local disk.
+      std::unique_ptr<ChangeSpill> spill;
+      std::map<int, BucketChanges> changes;
+      if (static_cast<int64_t>(m.bytes) > plan.chunk_bytes) {
+        const int64_t per_bucket = static_cast<int64_t>(m.bytes) / t->buckets + 1;
+        const int parts = static_cast<int>(
+            std::clamp<int64_t>((per_bucket + plan.chunk_bytes - 1) / plan.chunk_bytes, 1, 4096));
+        BL_ASSIGN_OR_RETURN(spill, ChangeSpill::Make(o_, t->buckets, parts));
+        BL_RETURN_IF_ERROR(SpillChanges(o_, *t, name, spill.get()));
+      } else {
+        BL_ASSIGN_OR_RETURN(changes, ReadChanges(o_, *t, name));
+      }
+      // One rewrite per changed bucket, or per changed bucket and part of a spilled file (each
+      // part reads the bucket's old rows of its keys; the first one removes the old files).
+      std::vector<BucketRewrite> rewrites;
+      std::vector<int> rewrite_part;
       std::map<int, BucketRewrite*> by_bucket;
-      size_t i = 0;
-      for (const auto& [b, c] : changes) {
-        rewrites[i].bucket = b;
-        rewrites[i].changes = &c;
-        by_bucket[b] = &rewrites[i++];
+      const int parts = spill ? spill->parts() : 1;
+      for (int bucket = 0; bucket < t->buckets; bucket++) {
+        if (spill ? !spill->Touched(bucket) : changes.count(bucket) == 0) continue;
+        for (int p = 0; p < parts; p++) {
+          BucketRewrite& r = rewrites.emplace_back();
+          r.bucket = bucket;
+          r.removes_old = p == 0;
+          if (!spill) r.changes = &changes.at(bucket);
+          rewrite_part.push_back(p);
+        }
+      }
+      std::map<int, std::vector<BucketRewrite*>> of_bucket;
+      for (auto& r : rewrites) {
+        if (r.removes_old) by_bucket[r.bucket] = &r;
+        of_bucket[r.bucket].push_back(&r);
       }
       std::vector<ForeignRewrite> foreign;
       int removed = 0;
@@ -824,16 +1103,44 @@ class Applier {
           f.size = size;
           continue;
         }
-        auto r = by_bucket.find(b);
-        if (r != by_bucket.end()) r->second->old_files.emplace_back(fpath, size);
+        auto r = of_bucket.find(b);
+        if (r == of_bucket.end()) continue;
+        for (BucketRewrite* w : r->second) w->old_files.emplace_back(fpath, size);
       }
-      const int threads = Threads(o_);
+      if (spill && !foreign.empty()) {
+        return Status::NotSupported(
+            path + ": " + std::to_string(m.bytes) +
+            " bytes of changes, more than the merge holds in " +
+            std::to_string(o_.memory_budget >> 20) + " MiB, into a table with " +
+            std::to_string(foreign.size()) +
+            " data files outside binlake's buckets (another engine's, or a key change's): raise "
+            "[lake] memory_mb above " +
+            std::to_string((static_cast<int64_t>(m.bytes) * 3 * threads + kMemoryReserve) >> 20) +
+            " for this apply");
+      }
       BL_RETURN_IF_ERROR(ForeignPass(*t, changes, threads, &foreign, by_bucket).WithContext(path));
-      // Buckets in parallel; with fewer buckets than threads each one reads and encodes its
-      // columns on Arrow's threads instead.
+      // Buckets (and parts) in parallel; with fewer of them than threads each one reads and
+      // encodes its columns on Arrow's threads instead.
       const int n = static_cast<int>(rewrites.size());
-      BL_RETURN_IF_ERROR(ParallelFor(n, threads, [&](int k) {
-        return RewriteBucket(*t, n < threads, &rewrites[k]).WithContext(path);
+      BL_RETURN_IF_ERROR(ParallelFor(n, threads, [&](int k) -> Status {
+        BucketRewrite& r = rewrites[static_cast<size_t>(k)];
+        const int p = rewrite_part[static_cast<size_t>(k)];
+        BucketChanges part;  // a spilled part's changes, read for this rewrite only
+        if (spill) {
+          if (spill->rows(r.bucket, p) > 0) {
+            const std::string file = spill->Path(r.bucket, p);
+            BL_ASSIGN_OR_RETURN(auto blocks, staging::CsvBlockReader::Open(file, kSpillReadBlock));
+            BL_ASSIGN_OR_RETURN(auto read, ReadChangeBlocks(o_, *t, blocks.get(), path, false));
+            if (read.size() == 1) part = std::move(read.begin()->second);
+          }
+          if (!part.rows)
+            part.rows = arrow::RecordBatch::MakeEmpty(t->arrow_schema).ValueOr(nullptr);
+          if (!part.rows) return Status::Internal(path + ": arrow: an empty batch");
+          r.changes = &part;
+        }
+        Status st = RewriteBucket(*t, n < threads, plan.group_bytes, &r, parts, p);
+        r.changes = nullptr;
+        return st.WithContext(path);
       }));
       int added = 0;
       uint64_t written = 0, bytes = 0;
@@ -850,6 +1157,7 @@ class Applier {
       for (auto& r : rewrites) {
         for (const auto& w : r.warnings) Warn(path + ": " + w);
         for (const auto& [fpath, size] : r.old_files) {
+          if (!r.removes_old) break;
           actions.push_back(RemoveAction(fpath, size));
           removed++;
         }

@@ -2,6 +2,7 @@
 #include "lake/bucket_file.h"
 
 #include <arrow/array/concatenate.h>
+#include <arrow/util/byte_size.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +19,12 @@
 
 namespace binlake::lake {
 namespace {
+
+// The bytes of the buffers a batch (or a slice) references.
+int64_t BatchBytes(const arrow::RecordBatch& batch) {
+  auto bytes = arrow::util::ReferencedBufferSize(batch);
+  return bytes.ok() ? *bytes : 0;
+}
 
 using json = nlohmann::json;
 
@@ -224,7 +231,9 @@ Status BucketFile::Append(const std::shared_ptr<arrow::RecordBatch>& batch) {
   rows_ += batch->num_rows();
   pending_.push_back(batch);
   pending_rows_ += batch->num_rows();
-  return pending_rows_ >= kAppendRows ? WritePending() : Status::Ok();
+  pending_bytes_ += BatchBytes(*batch);
+  return pending_rows_ >= kAppendRows || pending_bytes_ * 4 >= max_group_bytes_ ? WritePending()
+                                                                                : Status::Ok();
 }
 
 Status BucketFile::WritePending() {
@@ -243,9 +252,12 @@ Status BucketFile::WritePending() {
   }
   pending_.clear();
   pending_rows_ = 0;
+  pending_bytes_ = 0;
+  group_bytes_ += BatchBytes(*batch);
   group_.push_back(std::move(batch));
   group_rows_ += group_.back()->num_rows();
-  return group_rows_ >= kRowGroupRows ? WriteGroup() : Status::Ok();
+  return group_rows_ >= kRowGroupRows || group_bytes_ >= max_group_bytes_ ? WriteGroup()
+                                                                          : Status::Ok();
 }
 
 Status BucketFile::WriteGroup() {
@@ -256,6 +268,7 @@ Status BucketFile::WriteGroup() {
   BL_RETURN_IF_ERROR(Written(writer_->WriteTable(**table, group_rows_)));
   group_.clear();
   group_rows_ = 0;
+  group_bytes_ = 0;
   return Status::Ok();
 }
 

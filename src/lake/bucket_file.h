@@ -5,6 +5,7 @@
 #include <arrow/io/file.h>
 #include <parquet/arrow/writer.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -24,6 +25,9 @@ arrow::MemoryPool* LakePool();
 inline constexpr int64_t kRowGroupRows = int64_t{1} << 20;
 // Rows gathered from a merge's slices before they are written into the row group.
 inline constexpr int64_t kAppendRows = int64_t{64} * 1024;
+// Bytes of Arrow data per row group of a merged file unless set_max_group_bytes (wide rows cut
+// a row group before kRowGroupRows: the group is held in memory until written).
+inline constexpr int64_t kRowGroupBytes = int64_t{128} << 20;
 
 // The Delta stats of a data file (docs/lake.md), gathered batch by batch: numRecords, nullCount,
 // min/max of integer, float, date, timestamp and string columns (none for decimal, binary).
@@ -71,9 +75,12 @@ class BucketFile {
 
   // The batch as one row group of its own (a full load's flush).
   Status WriteRowGroup(const std::shared_ptr<arrow::RecordBatch>& batch);
-  // The batch appended to the buffered row group, cut at kRowGroupRows (a merge's slices: they
-  // are gathered into batches of kAppendRows first, a write per slice costs too much).
+  // The batch appended to the buffered row group, cut at kRowGroupRows or max_group_bytes (a
+  // merge's slices: they are gathered into batches of kAppendRows first, a write per slice costs
+  // too much).
   Status Append(const std::shared_ptr<arrow::RecordBatch>& batch);
+  // The Arrow bytes an Append row group holds at most (the apply's memory budget).
+  void set_max_group_bytes(int64_t bytes) { max_group_bytes_ = std::max<int64_t>(bytes, 1 << 20); }
   // Closes and fsyncs the file; returns its Delta `add` action, or nullopt when it holds no rows
   // (then the file is removed).
   Result<std::optional<std::string>> Finish();
@@ -108,9 +115,10 @@ class BucketFile {
   std::shared_ptr<arrow::Schema> schema_;
   bool use_threads_;
   std::vector<std::shared_ptr<arrow::RecordBatch>> pending_;  // slices, gathered in one batch
-  int64_t pending_rows_ = 0;
+  int64_t pending_rows_ = 0, pending_bytes_ = 0;
   std::vector<std::shared_ptr<arrow::RecordBatch>> group_;  // the next row group
-  int64_t group_rows_ = 0;
+  int64_t group_rows_ = 0, group_bytes_ = 0;
+  int64_t max_group_bytes_ = kRowGroupBytes;
   std::shared_ptr<arrow::io::OutputStream> out_;
   std::unique_ptr<parquet::arrow::FileWriter> writer_;
   FileStats stats_;

@@ -150,6 +150,12 @@ struct ApplyOptions {
   // A full load writes a bucket's rows as a row group once a thread holds this many; 0: about 2Mi
   // rows over all buckets and threads (memory stays bounded whatever the table's size).
   int64_t load_flush_rows = 0;
+  // What a merge of change files may hold in memory, about (docs/lake.md "Large transactions"):
+  // a change file bigger than a thread's share is split by key into parts on local disk and
+  // merged part by part, whatever its size.
+  int64_t memory_budget = int64_t{256} << 20;
+  std::string spill_dir;       // where those parts go; empty: $TMPDIR, else /tmp
+  int concurrent_applies = 1;  // ApplyFiles calls of this process at once: they share the budget
   staging::CsvOptions csv;
   bool reject_without_primary_key = false;       // else whole-row identity
   std::function<void(const std::string&)> warn;  // merge anomalies; default: stderr

@@ -182,9 +182,67 @@ class CaptureSink : public binlog::EventSink {
            false);
     } else {
       log_("DDL at " + where + ": " + q, false);
-      return FollowTableDdl(ctx, ReadTableDdl(query, schema), where);
+      const TableDdl ddl = ReadTableDdl(query, schema);
+      BL_RETURN_IF_ERROR(FollowTableDdl(ctx, ddl, where));
+      return FollowAlter(ctx, ddl.altered);
     }
     return {};
+  }
+
+  // An ALTER of a captured table: the binlog shows its new columns only with the table's next
+  // row event (the TABLE_MAP). When this event is the server's last one, before and after reading
+  // information_schema, the table there is exactly as the ALTER left it: that becomes the schema
+  // version now, with a change file without rows, so the lake follows at once. Otherwise (the
+  // capture lags, another event came, files are replayed) the next TABLE_MAP brings the change.
+  Status FollowAlter(const binlog::EventContext& ctx, const std::vector<TableName>& altered) {
+    for (const auto& n : altered) {
+      if (!options_.filter.Matches(n.schema, n.table)) continue;
+      const staging::TableSchema* latest = staging_->LatestSchema(n.schema, n.table);
+      if (!latest || !options_.binlog_dir.empty()) continue;
+      auto now = TableAtThisEvent(ctx, n);
+      if (!now || latest->SameShape(*now)) continue;
+      staging::SourcePosition since{std::string(ctx.file), ctx.offset, std::string(ctx.gtid)};
+      ReadAddedDefaults(*latest, since.ToString(), &*now);
+      auto version = staging_->RegisterSchema(*now, since);
+      if (!version.ok()) return version.status();
+      log_("schema of " + TableKey(n.schema, n.table) + " changed at " + since.ToString() +
+               ": version " + std::to_string(*version) + " (from information_schema)",
+           false);
+      if (!in_txn_) BL_RETURN_IF_ERROR(Begin(ctx));
+      BL_RETURN_IF_ERROR(staging_->Touch(n.schema, n.table));
+    }
+    return {};
+  }
+
+  // The table from information_schema when this event ends the server's binlog before and after
+  // the read; nullopt otherwise or on any error (the TABLE_MAP path stays).
+  std::optional<staging::TableSchema> TableAtThisEvent(const binlog::EventContext& ctx,
+                                                       const TableName& n) {
+    if (!OpenSql()) return std::nullopt;
+    auto at_end = [&] {
+      auto rows = sql_->Query("SHOW MASTER STATUS");
+      if (!rows.ok()) rows = sql_->Query("SHOW BINARY LOG STATUS");  // MySQL 8.4
+      if (!rows.ok() || rows->empty() || (*rows)[0].size() < 2) return false;
+      return (*rows)[0][0].value_or("") == ctx.file &&
+             (*rows)[0][1].value_or("") == std::to_string(event_end_);
+    };
+    if (!at_end()) return std::nullopt;
+    TableFilter one;
+    one.include = {n.schema + "." + n.table};
+    auto tables = ListTables(*sql_, one);
+    if (!tables.ok() || !at_end()) return std::nullopt;
+    for (auto& t : *tables) {
+      if (t.schema == n.schema && t.table == n.table) return std::move(t);
+    }
+    return std::nullopt;
+  }
+
+  bool OpenSql() {
+    if (sql_) return true;
+    sql_ = std::make_unique<MysqlConn>();
+    if (sql_->Open(options_.connection).ok()) return true;
+    sql_.reset();
+    return false;
   }
 
   // The values the rows that existed got in the columns a new version adds (ADD COLUMN ...

@@ -166,13 +166,32 @@ TableDdl ReadTableDdl(std::string_view query, std::string_view default_schema) {
   if (r.Accept("ALTER")) {
     r.Accept("ONLINE") || r.Accept("IGNORE");
     if (!r.Accept("TABLE")) return out;
+    if (r.Accept("IF") && !r.Accept("EXISTS")) return out;
     auto from = r.Name();
-    if (!from || !r.Accept("RENAME")) return out;
+    if (!from) return out;
+    if (!r.Accept("RENAME")) {
+      out.altered.push_back(*from);
+      return out;
+    }
+    if (Is(r.peek(), "COLUMN") || Is(r.peek(), "INDEX") || Is(r.peek(), "KEY")) {
+      out.altered.push_back(*from);
+      return out;
+    }
     r.Accept("TO") || r.Accept("AS");
     auto to = r.Name();
     if (!to || r.peek()) return out;
     out.emptied.push_back(*from);
     out.renamed_to.push_back(*to);
+    return out;
+  }
+  if (r.Accept("CREATE")) {  // CREATE [UNIQUE] INDEX i ON t (...)
+    r.Accept("OR") && r.Accept("REPLACE");
+    r.Accept("UNIQUE") || r.Accept("FULLTEXT") || r.Accept("SPATIAL");
+    if (!r.Accept("INDEX")) return out;
+    if (r.Accept("IF") && !(r.Accept("NOT") && r.Accept("EXISTS"))) return out;
+    if (!r.Name() || !r.Accept("ON")) return out;
+    if (auto n = r.Name()) out.altered.push_back(*n);
+    return out;
   }
   return out;
 }

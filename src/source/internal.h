@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "source/mysql_conn.h"
 #include "source/source.h"
 
 namespace binlake::source {
@@ -20,6 +21,8 @@ Result<std::optional<std::string>> DefaultText(bool mariadb,
                                                bool nullable, const std::string& data_type,
                                                const std::string& extra,
                                                const staging::ColumnSchema& column);
+// ListTables over a plain SQL connection (the capture's, while it streams).
+Result<std::vector<staging::TableSchema>> ListTables(MysqlConn& conn, const TableFilter& filter);
 // `name` as an SQL identifier.
 std::string QuoteIdent(std::string_view name);
 // "include [*.*] exclude [a.*]" for messages.

@@ -256,8 +256,11 @@ bool TableFilter::Matches(const std::string& schema, const std::string& table) c
                             [&](const std::string& p) { return Glob(p, name); });
 }
 
-Result<std::vector<staging::TableSchema>> ListTables(binlog::BinlogClient& client,
-                                                     const TableFilter& filter) {
+namespace {
+
+template <class Client>
+Result<std::vector<staging::TableSchema>> ListTablesWith(Client& client,
+                                                         const TableFilter& filter) {
   BL_ASSIGN_OR_RETURN(auto table_rows,
                       client.Query("SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
                                    "WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY 1, 2"));
@@ -320,6 +323,17 @@ Result<std::vector<staging::TableSchema>> ListTables(binlog::BinlogClient& clien
     }
   }
   return tables;
+}
+
+}  // namespace
+
+Result<std::vector<staging::TableSchema>> ListTables(binlog::BinlogClient& client,
+                                                     const TableFilter& filter) {
+  return ListTablesWith(client, filter);
+}
+
+Result<std::vector<staging::TableSchema>> ListTables(MysqlConn& conn, const TableFilter& filter) {
+  return ListTablesWith(conn, filter);
 }
 
 namespace {

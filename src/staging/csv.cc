@@ -78,6 +78,7 @@ bool CsvReader::NextViews(std::vector<std::optional<std::string_view>>* fields) 
   const size_t n = data_.size();
   const char* data = data_.data();
   const char delim = options_.delimiter;
+  record_start_ = pos_;
   // Bytes that end or break an unquoted field.
   bool special[256] = {};
   special[static_cast<unsigned char>(delim)] = true;

@@ -235,6 +235,7 @@ class StoreStaging : public Staging {
   Status Append(const std::string& schema, const std::string& table, char op,
                 std::span<const Cell> cells) override;
   Status Truncate(const std::string& schema, const std::string& table) override;
+  Status Touch(const std::string& schema, const std::string& table) override;
   Status Commit(const SourcePosition& end) override;
   Status AbortTransaction() override;
   bool ShouldFlush(uint64_t now_ms) const override;
@@ -537,6 +538,23 @@ Status StoreStaging::Truncate(const std::string& schema, const std::string& tabl
   BL_ASSIGN_OR_RETURN(PendingFile * f, FileFor(&it->second, /*fresh=*/true));
   f->truncate = true;
   pending_bytes_ += 1;  // flushed like a row, even with no rows after it
+  return Status::Ok();
+}
+
+Status StoreStaging::Touch(const std::string& schema, const std::string& table) {
+  BL_RETURN_IF_ERROR(failed_);
+  if (!in_txn_) {
+    return Status::InvalidArgument("Touch of " + schema + "." + table +
+                                   " outside a transaction; call BeginTransaction first");
+  }
+  auto it = tables_.find({schema, table});
+  if (it == tables_.end() || it->second.version == 0) {
+    return Status::InvalidArgument("no schema registered for " + schema + "." + table +
+                                   "; call RegisterSchema before Touch");
+  }
+  BL_ASSIGN_OR_RETURN(PendingFile * f, FileFor(&it->second));
+  (void)f;
+  pending_bytes_ += 1;  // flushed like a row
   return Status::Ok();
 }
 

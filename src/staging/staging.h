@@ -108,11 +108,14 @@ class CsvReader {
   bool NextViews(std::vector<std::optional<std::string_view>>* fields);
   const Status& status() const { return status_; }
   size_t line() const { return line_; }  // 1-based line where the last record read starts
+  // The last record read as it is in the data, with its line end when it has one.
+  std::string_view record() const { return data_.substr(record_start_, pos_ - record_start_); }
 
  private:
   bool Fail(const std::string& what);
   std::string_view data_;
   size_t pos_ = 0;
+  size_t record_start_ = 0;
   size_t line_ = 0;
   size_t next_line_ = 1;
   CsvOptions options_;
@@ -254,6 +257,9 @@ class Staging {
   // The table is emptied here (TRUNCATE TABLE, DROP TABLE): its rows so far stay in the file they
   // are in; a new file starts, marked `truncate`, with the rows that follow.
   virtual Status Truncate(const std::string& schema, const std::string& table) = 0;
+  // The table's latest schema version gets a change file in this transaction even without rows
+  // (a schema change no row event shows yet: the lake follows it with that file).
+  virtual Status Touch(const std::string& schema, const std::string& table) = 0;
   // `end`: the position after the transaction's last event.
   virtual Status Commit(const SourcePosition& end) = 0;
   // Drops what the open transaction appended (a stop or an error inside it).

@@ -9,7 +9,6 @@ file hashed, and the Delta version delta-rs reads).
 usage: bad_input_itest.py BINLAKE [NAME-PART]   (only the cases whose name contains NAME-PART;
        the server cases use the CTest MariaDB fixture: BINLAKE_TEST_MYSQL_PORT / _DIR)
 """
-import hashlib
 import json
 import os
 import shutil
@@ -24,65 +23,25 @@ import deltalake
 
 BINLAKE = os.path.abspath(sys.argv[1])
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
+import staged_files  # noqa: E402
+from staged_files import row  # noqa: E402
 SOURCE_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BINLOGS = os.path.join(SOURCE_DIR, "tests", "data", "binlogs")
 
-COLS = [  # name, mysql_type, binlog_type, pk_position
-    ("id", "int", 3, 0),
-    ("amount", "decimal(10,2)", 246, -1),
-    ("at", "datetime(6)", 18, -1),
-    ("big", "bigint unsigned", 8, -1),
-    ("raw", "varbinary(8)", 15, -1),
-    ("name", "varchar(20)", 15, -1),
-]
 TABLE_DIR = os.path.join("staging", "db", "t")
 MANIFEST_DIR = os.path.join("staging", "_binlake", "files", "db", "t")
 C2 = "20240101-000003000-0000000004.csv"  # the change file most cases break (sequence 4)
 
 
-def pos(p):
-    return {"file": "binlog.000001", "pos": p, "gtid": ""}
-
-
-def row(i, name="n"):
-    return f"{i},{i}.25,2024-02-29 23:59:59.00000{i % 10},18446744073709551615,00FF{i:02X},{name}"
-
-
 # ---- staging files (docs/staging.md), written as the capture writes them
 
-def manifest_for(name, kind, seq, data, table="t"):
-    return {"name": name, "schema": "db", "table": table, "kind": kind, "sequence": seq,
-            "schema_version": 1, "rows": data.count(b"\n"), "inserts": 0, "updates": 0,
-            "deletes": 0, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-            "start": pos(4), "end": pos(4), "first_commit": "2024-01-01 00:00:00.000000",
-            "last_commit": "2024-01-01 00:00:00.000000"}
-
-
 def write_staged(root, name, kind, seq, data, table="t", manifest=True):
-    """A CSV file and (unless manifest=False) its manifest; data: bytes or a list of records."""
-    if isinstance(data, list):
-        data = "".join(r + "\n" for r in data).encode()
-    tdir = os.path.join(root, "staging", "db", table)
-    os.makedirs(tdir, exist_ok=True)
-    if manifest:
-        mdir = os.path.join(root, "staging", "_binlake", "files", "db", table)
-        os.makedirs(mdir, exist_ok=True)
-        with open(os.path.join(mdir, name + ".json"), "w") as f:
-            json.dump(manifest_for(name, kind, seq, data, table), f, indent=2)
-    with open(os.path.join(tdir, name), "wb") as f:
-        f.write(data)
-    return os.path.join(tdir, name)
+    return staged_files.write_staged(os.path.join(root, "staging"), name, kind, seq, data, table,
+                                     manifest)
 
 
 def write_schema(root, table="t"):
-    sdir = os.path.join(root, "staging", "_binlake", "schemas", "db", table)
-    os.makedirs(sdir, exist_ok=True)
-    cols = [{"name": n, "mysql_type": t, "binlog_type": b, "binlog_meta": 0, "nullable": True,
-             "unsigned": "unsigned" in t, "collation": 63, "enum_values": [], "pk_position": p}
-            for n, t, b, p in COLS]
-    with open(os.path.join(sdir, "00001.json"), "w") as f:
-        json.dump({"schema": "db", "table": table, "version": 1, "since": pos(4),
-                   "columns": cols}, f, indent=2)
+    staged_files.write_schema(os.path.join(root, "staging"), table)
 
 
 def run(args, cwd, env=None, timeout=60):
@@ -120,12 +79,7 @@ def make_baseline(root):
 
 def fingerprint(root):
     lake = os.path.join(root, "lake")
-    files = {}
-    for d, _, names in os.walk(lake):
-        for n in names:
-            p = os.path.join(d, n)
-            with open(p, "rb") as f:
-                files[os.path.relpath(p, lake)] = hashlib.sha256(f.read()).hexdigest()
+    files = staged_files.tree_hashes(lake)
     try:
         version = deltalake.DeltaTable(os.path.join(lake, "db", "t")).version()
     except Exception as e:  # noqa: BLE001 - a broken lake is a case too: its error must stay

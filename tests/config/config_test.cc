@@ -31,6 +31,21 @@ TEST(ConfigTest, LakeFormatAndCheckpoints) {
   EXPECT_NE(bad.status().message().find("delta, csv"), std::string::npos);
 }
 
+TEST(ConfigTest, LakeMemoryBudget) {
+  auto d = ParseConfig(kSource, "t.toml");
+  ASSERT_OK(d.status());
+  EXPECT_EQ(d->lake.memory_mb, 256u);
+  EXPECT_EQ(d->lake.spill_dir, "");
+  auto c = ParseConfig(std::string(kSource) + "[lake]\nmemory_mb = 1024\nspill_dir = \"/data/x\"\n",
+                       "t.toml");
+  ASSERT_OK(c.status());
+  EXPECT_EQ(c->lake.memory_mb, 1024u);
+  EXPECT_EQ(c->lake.spill_dir, "/data/x");
+  auto low = ParseConfig(std::string(kSource) + "[lake]\nmemory_mb = 16\n", "t.toml");
+  EXPECT_EQ(low.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(low.status().message().find("lake.memory_mb must be 64..1048576"), std::string::npos);
+}
+
 TEST(ConfigTest, WhenPurgedPolicy) {
   auto d = ParseConfig(kSource, "t.toml");
   ASSERT_OK(d.status());

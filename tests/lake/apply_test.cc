@@ -398,6 +398,106 @@ TEST_F(ApplyTest, OneChangeFileWithKeyMovesInParallelBuckets) {
   EXPECT_TRUE(warnings_.empty());
 }
 
+// Every row of a lake table as text, sorted.
+std::vector<std::string> SortedRows(const std::string& dir) {
+  auto t = ReadLakeTable(dir).value();
+  auto batch = t->CombineChunksToBatch().ValueOrDie();
+  std::vector<std::string> rows;
+  for (int64_t i = 0; i < batch->num_rows(); i++) {
+    std::string row;
+    for (int c = 0; c < batch->num_columns(); c++) {
+      row += batch->column(c)->GetScalar(i).ValueOrDie()->ToString() + "|";
+    }
+    rows.push_back(row);
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+// A change file bigger than a thread's share of the memory budget is split by key into parts on
+// disk and merged part by part: the same rows and warnings as a merge in memory, more files.
+class SpillTest : public ApplyTest {
+ public:
+  void Run(bool pk) {
+    Stage(pk, 3000);
+    TempDir memory, spilled, spill_dir;
+    ApplyOptions in_memory = Options();
+    in_memory.lake = memory.path();
+    std::vector<std::string> memory_warnings;
+    in_memory.warn = [&](const std::string& m) { memory_warnings.push_back(m); };
+    ApplyOptions small = Options();
+    small.lake = spilled.path();
+    small.threads = 2;
+    small.memory_budget = (int64_t{48} << 20) + (int64_t{200} << 10);  // ~33 KB parts
+    small.spill_dir = spill_dir.path();
+    ASSERT_OK(ApplyFiles(in_memory, Files()).status());
+    ASSERT_OK(ApplyFiles(small, Files()).status());
+    // One transaction of 8000 changes: updates of the same keys again and again, deletes,
+    // inserts of new keys, moves back and forth, and a few that miss (warnings).
+    std::vector<Op> ops;
+    std::map<int, std::string> live;
+    for (int i = 1; i <= 3000; i++) live[i] = "n";
+    uint64_t x = 12345;
+    for (int k = 0; k < 8000; k++) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      const int id = 1 + static_cast<int>((x >> 33) % 4000);
+      const std::string name = "v" + std::to_string(k);
+      const bool has = live.count(id) > 0;
+      if (k % 997 == 0) {
+        ops.push_back({'D', 5000 + k, "missing"});  // a delete of a row that is not there
+      } else if (!has) {
+        ops.push_back({'I', id, name});
+        live[id] = name;
+      } else if ((x >> 20) % 4 == 0) {
+        ops.push_back({'D', id, live[id]});
+        live.erase(id);
+      } else {
+        ops.push_back({pk ? 'U' : 'I', id, name});
+        if (!pk) ops.push_back({'D', id, live[id]});
+        live[id] = name;
+      }
+    }
+    Changes(ops, 100);
+    // A spill folder of a process that is gone is removed; one of a live process stays.
+    const std::string dead = spill_dir.path() + "/binlake-spill-999999999-AbCdEf";
+    const std::string alive =
+        spill_dir.path() + "/binlake-spill-" + std::to_string(::getpid()) + "-AbCdEf";
+    fs::create_directories(dead + "/x");
+    fs::create_directories(alive);
+    auto a = ApplyFiles(in_memory, Files());
+    ASSERT_OK(a.status());
+    auto b = ApplyFiles(small, Files());
+    ASSERT_OK(b.status());
+    EXPECT_EQ(SortedRows(memory.path() + "/db/t"), SortedRows(spilled.path() + "/db/t"));
+    EXPECT_EQ(Read(memory.path())->num_rows(), static_cast<int64_t>(live.size()));
+    std::sort(memory_warnings.begin(), memory_warnings.end());
+    std::sort(warnings_.begin(), warnings_.end());
+    EXPECT_EQ(warnings_, memory_warnings);
+    EXPECT_EQ(warnings_.size(), 9u);
+    // Parts: several files per bucket, the spill folder left empty.
+    EXPECT_EQ(a->files_added, 4);
+    EXPECT_GT(b->files_added, 8);
+    EXPECT_EQ(b->files_removed, a->files_removed);
+    EXPECT_FALSE(fs::exists(dead));
+    ASSERT_TRUE(fs::exists(alive));
+    fs::remove(alive);
+    EXPECT_TRUE(fs::is_empty(spill_dir.path()));
+    // A small change file after it puts each changed bucket back in one file.
+    Changes({{pk ? 'U' : 'I', 1, "one"}}, 200);
+    auto c = ApplyFiles(small, Files());
+    ASSERT_OK(c.status());
+    ASSERT_OK(ApplyFiles(in_memory, Files()).status());
+    EXPECT_EQ(c->files_added, 1);
+    EXPECT_EQ(SortedRows(memory.path() + "/db/t"), SortedRows(spilled.path() + "/db/t"));
+  }
+  std::shared_ptr<arrow::Table> Read(const std::string& lake) {
+    return ReadLakeTable(lake + "/db/t").value();
+  }
+};
+
+TEST_F(SpillTest, ChangeFileBiggerThanTheBudgetMergesInPartsWithPrimaryKey) { Run(true); }
+TEST_F(SpillTest, ChangeFileBiggerThanTheBudgetMergesInPartsWithoutPrimaryKey) { Run(false); }
+
 TEST_F(ApplyTest, HeaderOpAndTimestampColumns) {
   csv_.header = true;
   csv_.include_op_for_full_load = true;

@@ -9,7 +9,6 @@ usage: lake_deltalake_test.py BINLAKE
 """
 import decimal
 import datetime
-import hashlib
 import json
 import os
 import shutil
@@ -20,41 +19,11 @@ import tempfile
 import deltalake
 import pyarrow as pa
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
+from staged_files import row, write_schema  # noqa: E402
+from staged_files import write_staged as write  # noqa: E402
+
 BINLAKE = sys.argv[1]
-COLS = [  # name, mysql_type, binlog_type, pk_position
-    ("id", "int", 3, 0),
-    ("amount", "decimal(10,2)", 246, -1),
-    ("at", "datetime(6)", 18, -1),
-    ("big", "bigint unsigned", 8, -1),
-    ("raw", "varbinary(8)", 15, -1),
-    ("name", "varchar(20)", 15, -1),
-]
-
-
-def pos(p):
-    return {"file": "binlog.000001", "pos": p, "gtid": ""}
-
-
-def write(staging, name, kind, seq, lines):
-    tdir = os.path.join(staging, "db", "t")
-    mdir = os.path.join(staging, "_binlake", "files", "db", "t")
-    os.makedirs(tdir, exist_ok=True)
-    os.makedirs(mdir, exist_ok=True)
-    data = "".join(l + "\n" for l in lines).encode()
-    manifest = {"name": name, "schema": "db", "table": "t", "kind": kind, "sequence": seq,
-                "schema_version": 1, "rows": len(lines), "inserts": 0, "updates": 0,
-                "deletes": 0, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-                "start": pos(4), "end": pos(4), "first_commit": "2024-01-01 00:00:00.000000",
-                "last_commit": "2024-01-01 00:00:00.000000"}
-    with open(os.path.join(mdir, name + ".json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-    with open(os.path.join(tdir, name), "wb") as f:
-        f.write(data)
-    return os.path.join(tdir, name)
-
-
-def row(i, name):
-    return f"{i},{i}.25,2024-02-29 23:59:59.00000{i % 10},18446744073709551615,00FF{i:02X},{name}"
 
 
 def apply(lake, files):
@@ -62,17 +31,6 @@ def apply(lake, files):
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     return out.stdout
-
-
-def write_schema(staging):
-    sdir = os.path.join(staging, "_binlake", "schemas", "db", "t")
-    os.makedirs(sdir)
-    cols = [{"name": n, "mysql_type": t, "binlog_type": b, "binlog_meta": 0, "nullable": True,
-             "unsigned": "unsigned" in t, "collation": 63, "enum_values": [], "pk_position": p}
-            for n, t, b, p in COLS]
-    with open(os.path.join(sdir, "00001.json"), "w") as f:
-        json.dump({"schema": "db", "table": "t", "version": 1, "since": pos(4),
-                   "columns": cols}, f, indent=2)
 
 
 def types_and_idempotence():

@@ -33,6 +33,19 @@ TEST(TableDdl, RenamesGiveOldAndNewNames) {
   EXPECT_EQ(a.renamed_to, (Names{{"db", "b"}}));
   EXPECT_TRUE(ReadTableDdl("ALTER TABLE a RENAME COLUMN x TO y", "db").emptied.empty());
   EXPECT_TRUE(ReadTableDdl("ALTER TABLE a ADD COLUMN c INT", "db").emptied.empty());
+  EXPECT_EQ(ReadTableDdl("ALTER TABLE a ADD COLUMN c INT", "db").altered,
+            (std::vector<TableName>{{"db", "a"}}));
+  EXPECT_EQ(ReadTableDdl("alter online table `x`.`a b` modify v bigint", "db").altered,
+            (std::vector<TableName>{{"x", "a b"}}));
+  EXPECT_EQ(ReadTableDdl("ALTER TABLE IF EXISTS a DROP PRIMARY KEY", "db").altered,
+            (std::vector<TableName>{{"db", "a"}}));
+  EXPECT_EQ(ReadTableDdl("ALTER TABLE a RENAME COLUMN x TO y", "db").altered,
+            (std::vector<TableName>{{"db", "a"}}));
+  EXPECT_EQ(ReadTableDdl("CREATE UNIQUE INDEX i ON s.t (a, b)", "db").altered,
+            (std::vector<TableName>{{"s", "t"}}));
+  EXPECT_TRUE(ReadTableDdl("ALTER TABLE a RENAME TO b", "db").altered.empty());
+  EXPECT_TRUE(ReadTableDdl("ALTER DATABASE d CHARACTER SET utf8mb4", "db").altered.empty());
+  EXPECT_TRUE(ReadTableDdl("CREATE TABLE t (a INT)", "db").altered.empty());
   EXPECT_TRUE(ReadTableDdl("CREATE TABLE t (id INT)", "db").emptied.empty());
   EXPECT_TRUE(ReadTableDdl("RENAME TABLE `unterminated", "db").emptied.empty());
 }

@@ -14,7 +14,6 @@ again changing nothing.
 
 usage: purged_binlog_itest.py BINLAKE
 """
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
 import pipeline  # noqa: E402
+from staged_files import tree_hashes  # noqa: E402
 
 BINLAKE = sys.argv[1]
 DB = "purged_%d" % os.getpid()
@@ -37,17 +37,6 @@ def check(cond, msg):
         FAILS.append(msg)
         print("FAIL: " + msg, file=sys.stderr, flush=True)
     return cond
-
-
-def tree(root):
-    """{relative path: sha256} of every file under a folder."""
-    out = {}
-    for d, _, files in os.walk(root):
-        for f in files:
-            p = os.path.join(d, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, root)] = hashlib.sha256(fh.read()).hexdigest()
-    return out
 
 
 def checkpoint(staging):
@@ -142,14 +131,14 @@ def main():
         p = subprocess.run([BINLAKE, "verify", "--config", cfg], capture_output=True, text=True)
         check(p.returncode == 0, f"{what}: binlake verify exited {p.returncode}: {p.stdout[-500:]}"
                                  f"{p.stderr[-500:]}")
-        before = tree(lake_root)
+        before = tree_hashes(lake_root)
         files = sorted(os.path.join(staging, DB, t, n) for t in tables
                        for n in os.listdir(os.path.join(staging, DB, t)) if n.endswith(".csv"))
         p = subprocess.run([BINLAKE, "apply", "--config", cfg] + files, capture_output=True,
                            text=True)
         check(p.returncode == 0, f"{what}: apply of every staging file: {p.stderr[-500:]}")
-        check(tree(lake_root) == before, f"{what}: applying every staging file again changed "
-                                         f"the lake")
+        check(tree_hashes(lake_root) == before,
+              f"{what}: applying every staging file again changed the lake")
 
     # ---- round 1: the pipeline runs, stops; the binlogs it needs are purged
     proc = pipeline.spawn([BINLAKE, "run", "--config", cfg], stderr=logs)
@@ -163,7 +152,7 @@ def main():
     oldest = purge(cur)
 
     # (a) a restart stops at once with one line; staging and lake unchanged
-    staged, laked = tree(staging), tree(lake_root)
+    staged, laked = tree_hashes(staging), tree_hashes(lake_root)
     for command in ("capture", "run"):
         p = subprocess.run([BINLAKE, command, "--config", cfg], capture_output=True, text=True,
                            timeout=30)
@@ -172,8 +161,9 @@ def main():
         want = expected_line(command if command == "capture" else "run: capture", staging, oldest)
         check(lines == [want], f"{command}: stderr is not the one line\n  want: {want}\n"
                                f"  got:  {lines}")
-        check(tree(staging) == staged, f"{command} with a purged checkpoint changed staging")
-        check(tree(lake_root) == laked, f"{command} with a purged checkpoint changed the lake")
+        check(tree_hashes(staging) == staged, f"{command} with a purged checkpoint changed staging")
+        check(tree_hashes(lake_root) == laked,
+              f"{command} with a purged checkpoint changed the lake")
 
     # a purged start GTID (cdc without a checkpoint): the server's error 1236, the same line
     p = subprocess.run([BINLAKE, "capture", "--config", cfg, "--migration-type", "cdc", "--gtid",

@@ -64,8 +64,8 @@ def writer(stop, pause, paused, rng, errors, ddl_log):
                     live[t] = []
                 cur.execute(q)
                 ddl_log.append(q)
-                # The binlog shows a table's new columns with its next row change (TABLE_MAP):
-                # the lake follows the schema change then, so one comes right after it.
+                # A capture behind the source (restarted after a kill) sees a table's new
+                # columns with its next row change (TABLE_MAP), so one comes right after it.
                 n += 1
                 cols = "id, v, s" + "".join(f", c{k}" for k in range(1, added[t] + 1))
                 vals = [n, n, None] + [n % 100] * added[t]

@@ -184,6 +184,19 @@ def main():
             if "n" in data.column_names:
                 ns = dict(zip(data.column("id").to_pylist(), data.column("n").to_pylist()))
                 kept_n = ns.get(first, "missing")
+    # An ALTER with no row change after it: the capture, at the server's last event, reads the
+    # table from information_schema, so the lake follows without waiting for a row event.
+    cur.execute(f"ALTER TABLE {DB}.acct ADD COLUMN solo VARCHAR(8) NOT NULL DEFAULT 'none'")
+    deadline = time.time() + 30
+    while time.time() < deadline and "solo" not in lake_schema(lake, "acct"):
+        time.sleep(0.1)
+    check("solo" in lake_schema(lake, "acct"),
+          "an ALTER without a row change after it did not reach the lake in 30 s")
+    problems = wait_equal(cur, lake, ("acct",))
+    check(not problems, f"after an ALTER without rows: the lake differs: {problems[:3]}")
+    check(any(f"schema of {DB}.acct changed" in line and "(from information_schema)" in line
+              for line in open(log_path).read().splitlines()),
+          "no log line of the schema version read from information_schema")
     # TRUNCATE, then rows; DROP TABLE empties the lake table; a new table of that name follows.
     cur.execute(f"TRUNCATE TABLE {DB}.nokey")
     cur.execute(f"INSERT INTO {DB}.nokey VALUES (7,'after',1),(7,'after',1)")
@@ -215,7 +228,7 @@ def main():
     schema = lake_schema(lake, "acct")
     want = {"id": "integer", "v": "long", "label": "string", "d": "decimal(12,4)", "f": "double",
             "day": "timestamp_ntz", "n": "integer", "z": "integer", "w": "string",
-            "q": "decimal(5,2)"}
+            "q": "decimal(5,2)", "solo": "string"}
     check(schema == want, f"acct's lake schema {schema}, want {want}")
     check(kept_n != "missing", "the kept column lost a row")
     # A narrowing the lake cannot follow: that table stops with one line, its lake unchanged.
