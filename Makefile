@@ -26,7 +26,7 @@ asan-test: deps
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBINLAKE_SANITIZE=ON \
 	  -DBINLAKE_WERROR=$(WERROR) -DBINLAKE_TEST_MYSQL_PORT=3318 -DBINLAKE_TEST_S3_PORT=9420 >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
-	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'slow|spark' -E '^(run_random_s3|run_crash_s3_faults)$$'
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'slow|spark' -E '^(run_random_s3|run_crash_s3_faults|large_txn)$$'
 
 fuzz: deps
 	@scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
