@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -38,6 +39,13 @@ bool SameTypes(const staging::TableSchema& a, const staging::TableSchema& b) {
     if (x.binlog_type != y.binlog_type || x.binlog_meta != y.binlog_meta) return false;
   }
   return true;
+}
+
+std::string ProgressLine(const LoadProgress& p);
+
+// Whether binlog position a (file, offset) comes before b.
+bool Before(std::string_view file, uint64_t offset, const staging::SourcePosition& b) {
+  return file != b.file ? file < b.file : offset < b.pos;
 }
 
 // Turns the decoder's events into staging transactions.
@@ -79,6 +87,7 @@ class CaptureSink : public binlog::EventSink {
 
   Status OnTableMap(const binlog::EventContext& ctx, const binlog::TableMap& map) override {
     if (skipping_ || !options_.filter.Matches(map.schema, map.table)) return {};
+    if (LoadedLater(ctx, map.schema, map.table)) return {};
     staging::TableSchema schema = SchemaFromTableMap(map);
     std::string key = TableKey(map.schema, map.table);
     const staging::TableSchema* latest = staging_->LatestSchema(map.schema, map.table);
@@ -111,6 +120,7 @@ class CaptureSink : public binlog::EventSink {
 
   Status OnRow(const binlog::EventContext& ctx, const binlog::RowChange& row) override {
     if (skipping_ || !options_.filter.Matches(row.table->schema, row.table->table)) return {};
+    if (LoadedLater(ctx, row.table->schema, row.table->table)) return {};
     auto it = tables_.find(row.table->table_id);
     if (it == tables_.end()) {
       return Status::Internal("row for " + TableKey(row.table->schema, row.table->table) +
@@ -161,6 +171,7 @@ class CaptureSink : public binlog::EventSink {
     in_txn_ = false;
     BL_RETURN_IF_ERROR(staging_->Commit(end));
     stats_->transactions++;
+    if (!reload_.empty()) BL_RETURN_IF_ERROR(LoadRenamed());
     return AtBoundary(end);
   }
 
@@ -325,12 +336,78 @@ class CaptureSink : public binlog::EventSink {
     }
     for (const auto& n : ddl.renamed_to) {
       if (!options_.filter.Matches(n.schema, n.table)) continue;
-      log_("table " + TableKey(n.schema, n.table) + " was renamed from another table at " + where +
-               ": its rows from before the rename are not in the lake; reload it with a new "
-               "full load (binlake run --resnapshot)",
-           false);
+      if (!options_.binlog_dir.empty()) {
+        log_("table " + TableKey(n.schema, n.table) + " was renamed from another table at " +
+                 where +
+                 ": its rows from before the rename are not in the lake (replaying files, no "
+                 "server to load it from); reload it with a new full load (binlake run "
+                 "--resnapshot)",
+             false);
+        continue;
+      }
+      reload_.push_back(n);  // loaded once the statement's transaction is staged
     }
     return {};
+  }
+
+  // Tables renamed into the capture: a full load of each from a snapshot taken now (its position
+  // S is at or after the RENAME), then a flush, before any later change is staged. The LOAD
+  // files' after_sequence covers every change file up to the flush, so the lake applies the load
+  // after them; the table's own row events before S are in the load and skipped
+  // (docs/staging.md "Re-load").
+  Status LoadRenamed() {
+    std::vector<TableName> tables;
+    tables.swap(reload_);
+    BL_ASSIGN_OR_RETURN(auto snapshot, Snapshot::Begin(options_.connection));
+    const staging::SourcePosition at = snapshot->position();
+    if (!OpenSql()) {
+      return Status::Server("cannot read the tables renamed into the capture at " + at.ToString() +
+                            ": no connection to the source");
+    }
+    for (const auto& n : tables) {
+      TableFilter one;
+      one.include = {n.schema + "." + n.table};
+      BL_ASSIGN_OR_RETURN(auto found, ListTables(*sql_, one));
+      const staging::TableSchema* table = nullptr;
+      for (const auto& t : found) {
+        if (t.schema == n.schema && t.table == n.table) table = &t;
+      }
+      const std::string key = TableKey(n.schema, n.table);
+      if (table == nullptr) {  // renamed again, or dropped, since
+        log_("table " + key + " (renamed into the capture) is gone at " + at.ToString(), false);
+        continue;
+      }
+      BL_RETURN_IF_ERROR(staging_->RegisterSchema(*table, at).status());
+      BL_ASSIGN_OR_RETURN(auto writer, staging_->BeginLoad(n.schema, n.table, at));
+      LoadProgress last;
+      BL_RETURN_IF_ERROR(snapshot->LoadTable(
+          *table, writer.get(),
+          [&](const LoadProgress& p) {
+            last = p;
+            log_(ProgressLine(p), true);
+          },
+          nullptr));
+      BL_RETURN_IF_ERROR(writer->Finish());
+      stats_->full_load_rows += writer->rows();
+      loaded_at_[key] = at;
+      log_("table " + key + " was renamed into the capture: full load of " +
+               std::to_string(writer->rows()) + " rows at " + at.ToString(),
+           false);
+    }
+    // The changes staged so far take the sequences the loads' after_sequence counted.
+    if (staging_->pending_bytes() > 0) {
+      BL_RETURN_IF_ERROR(staging_->Flush(NowMs()));
+      stats_->files++;
+    }
+    return {};
+  }
+
+  // A row event of a table loaded at a later position (renamed into the capture): in its load.
+  bool LoadedLater(const binlog::EventContext& ctx, const std::string& schema,
+                   const std::string& table) const {
+    if (loaded_at_.empty()) return false;
+    auto it = loaded_at_.find(TableKey(schema, table));
+    return it != loaded_at_.end() && Before(ctx.file, ctx.offset, it->second);
   }
 
   // Flushes what is pending when the policy says so, and stops the stream at this boundary when
@@ -399,6 +476,8 @@ class CaptureSink : public binlog::EventSink {
   CaptureStats* stats_;
   std::unordered_map<uint64_t, TableState> tables_;
   std::unique_ptr<MysqlConn> sql_;  // information_schema, for added columns' defaults
+  std::vector<TableName> reload_;   // renamed into the capture in this transaction
+  std::map<std::string, staging::SourcePosition> loaded_at_;  // their loads' snapshot positions
   RenderedRow before_, after_;
   bool in_txn_ = false;
   std::string file_;

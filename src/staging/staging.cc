@@ -422,10 +422,13 @@ Result<std::unique_ptr<LoadWriter>> StoreStaging::BeginLoad(const std::string& s
                                       .count());
   const int version = tables_.at({schema, table}).version;
   // Every change file staged so far is older than this load (ResetFullLoad counted an interrupted
-  // flush's sequences as used).
-  return std::unique_ptr<LoadWriter>(new LoadWriterImpl(store_.get(), spool_, csv_, *s, version,
-                                                        snapshot, cp_.next_sequence - 1,
-                                                        FormatCommitTime(now_us)));
+  // flush's sequences as used), and so are the files pending now (a table loaded while changes
+  // stream): the next flush gives them the next sequences.
+  uint64_t pending_files = 0;
+  for (const auto& [key, ts] : tables_) pending_files += ts.files.size();
+  return std::unique_ptr<LoadWriter>(
+      new LoadWriterImpl(store_.get(), spool_, csv_, *s, version, snapshot,
+                         cp_.next_sequence - 1 + pending_files, FormatCommitTime(now_us)));
 }
 
 Status StoreStaging::FinishFullLoad(const SourcePosition& snapshot) {

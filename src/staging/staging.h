@@ -242,6 +242,9 @@ class Staging {
   // too: an interrupted flush is then given up, its sequences counted as used, so every change
   // file staged so far has a sequence below the new LOAD files' `after_sequence`.
   virtual Status ResetFullLoad() = 0;
+  // A table's LOAD files (its earlier ones are deleted). Its `after_sequence` covers every change
+  // file staged or pending: a table loaded while changes stream must be flushed before any change
+  // after its snapshot is staged.
   virtual Result<std::unique_ptr<LoadWriter>> BeginLoad(const std::string& schema,
                                                         const std::string& table,
                                                         const SourcePosition& snapshot) = 0;

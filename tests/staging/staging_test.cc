@@ -776,6 +776,28 @@ TEST_P(StagingStoreTest, ResetFullLoadGivesUpAnInterruptedFlush) {
   EXPECT_EQ((*s)->checkpoint().position, Pos(100));
 }
 
+// A table loaded while changes stream (renamed into the capture): its LOAD files' after_sequence
+// also covers the change files pending at that moment, which the next flush numbers first.
+TEST_P(StagingStoreTest, LoadWhileChangesArePendingCoversThem) {
+  const Workload w;
+  auto s = env_.Open(CrashOptions());
+  ASSERT_OK(s);
+  ASSERT_OK(FullLoad(s->get(), w, 3, true));
+  ASSERT_OK(Replay(s->get(), w, w.first, 0));  // pending: a file of a and one of b
+  const uint64_t next = (*s)->checkpoint().next_sequence;
+  TableSchema d = MakeSchema("d", 2);
+  ASSERT_OK((*s)->RegisterSchema(d, Pos(300)).status());
+  auto load = (*s)->BeginLoad("db", "d", Pos(300));
+  ASSERT_OK(load);
+  ASSERT_OK((*load)->AppendRow(Cells({"1", "loaded"})));
+  ASSERT_OK((*load)->Finish());
+  ASSERT_OK((*s)->Flush(0));
+  auto m = ReadManifest(env_.store(), "db", "d", "LOAD00000001.csv");
+  ASSERT_OK(m);
+  EXPECT_EQ(m->after_sequence, next + 1);
+  EXPECT_EQ((*s)->checkpoint().next_sequence, next + 2);  // the two pending files: next, next + 1
+}
+
 // A capture (full load, then changes) whose process dies in the full load, inside a transaction
 // and inside a flush, with the spool wiped each time (a new machine): it resumes from the store's
 // checkpoint, schemas and intent alone and writes the same objects with the same bytes.

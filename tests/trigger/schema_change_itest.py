@@ -222,8 +222,15 @@ def main():
     time.sleep(1.0)
     check(lake.table("gone").to_pyarrow_table().num_rows == 0,
           "RENAME TABLE did not empty the old name's lake table")
+    # The new name is loaded from a snapshot taken right after the RENAME, then followed.
+    problems = wait_equal(cur, lake, ("gone2",))
+    check(not problems, f"a table renamed into the capture: the lake differs: {problems[:3]}")
+    cur.execute(f"INSERT INTO {DB}.gone2 VALUES (6, 'six')")
+    cur.execute(f"UPDATE {DB}.gone2 SET w = 'five' WHERE id = 5")
+    problems = wait_equal(cur, lake, ("gone2",))
+    check(not problems, f"changes after a rename: the lake differs: {problems[:3]}")
     renamed = [line for line in open(log_path).read().splitlines()
-               if f"table {DB}.gone2 was renamed" in line and "new full load" in line]
+               if f"table {DB}.gone2 was renamed into the capture: full load of 1 rows" in line]
     check(len(renamed) == 1, f"RENAME TABLE's message: {renamed}")
     schema = lake_schema(lake, "acct")
     want = {"id": "integer", "v": "long", "label": "string", "d": "decimal(12,4)", "f": "double",
