@@ -23,6 +23,7 @@ int ApplyCommand(const Args& args);
 int TriggerCommand(const Args& args);
 int RunCommand(const Args& args);
 int VerifyCommand(const Args& args);
+int StatusCommand(const Args& args);
 
 // The capture task a config's [source], [capture] and [start] describe.
 Result<source::CaptureOptions> CaptureOptionsFromConfig(const config::Config& cfg);

@@ -22,6 +22,7 @@
 #include "lake/merge.h"
 #include "lake/staged.h"
 #include "staging/records.h"
+#include "util/log.h"
 
 namespace binlake::lake {
 namespace {
@@ -715,7 +716,7 @@ class Applier {
     if (o_.warn) {
       o_.warn(m);
     } else {
-      std::fprintf(stderr, "binlake: warning: %s\n", m.c_str());
+      log::Warn(m);
     }
   }
 
@@ -1207,7 +1208,7 @@ class Applier {
     if (o_.info) {
       o_.info(m);
     } else {
-      std::fprintf(stderr, "binlake: %s\n", m.c_str());
+      log::Info(m);
     }
   }
 
