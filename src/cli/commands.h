@@ -1,6 +1,7 @@
 // One function per `binlake` command; each returns the process exit code.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ Result<source::CaptureOptions> CaptureOptionsFromConfig(const config::Config& cf
 staging::CsvOptions CsvFromConfig(const config::CaptureConfig& cc);
 // The apply a config describes: [lake], the staging root and [capture.csv] (apply, trigger, run).
 lake::ApplyOptions ApplyOptionsFromConfig(const config::Config& cfg);
+// The apply's progress bars: drawn in place on a terminal (text logs), else none.
+std::function<void(const std::string&)> ApplyProgress();
 // Capture log lines on stderr; progress redraws in place on a terminal.
 source::CaptureLog MakeCaptureLog(bool* transient_shown);
 

@@ -43,7 +43,8 @@ constexpr const char* kRunHelp = R"(usage: binlake run --config FILE [--resnapsh
 The whole pipeline in one process: the capture (as `binlake capture`) and the trigger with the
 built-in apply (as `binlake trigger`), so a change committed in the source shows in the lake table
 within about a second. SIGINT/SIGTERM stop both cleanly ("stop instances"); the next start resumes
-from the checkpoints.
+from the checkpoints. With [ops] enabled = true it serves /metrics (Prometheus), /api/status
+(JSON) and a dashboard page on [ops] listen (docs/operations.md).
 
   --resnapshot   if the binlog the checkpoint needs was purged, take a new full load of every
                  captured table and continue from it (as [capture] when_purged = "resnapshot")

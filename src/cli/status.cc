@@ -188,7 +188,8 @@ std::string StatusJsonText(const PipelineStatus& s) {
   return j.dump(2);
 }
 
-void PrintStatus(const PipelineStatus& s) {
+void PrintStatus(const config::Config& cfg, const PipelineStatus& s) {
+  std::printf("staging: %s; lake: %s\n", cfg.capture.staging.c_str(), cfg.lake.path.c_str());
   std::printf("checkpoint: %s%s; full load %s\n",
               s.position.empty() ? "none yet" : s.position.c_str(),
               s.gtid.empty() ? "" : (" (GTID " + s.gtid + ")").c_str(),
@@ -239,7 +240,7 @@ int StatusCommand(const Args& args) {
   if (json) {
     std::printf("%s\n", StatusJsonText(*st).c_str());
   } else {
-    PrintStatus(*st);
+    PrintStatus(*cfg, *st);
   }
   return 0;
 }

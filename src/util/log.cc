@@ -124,4 +124,10 @@ void EndProgress() {
 
 bool ProgressShown() { return GetFormat() == Format::kText && StderrIsTty(); }
 
+std::string Bar(double fraction) {
+  const int filled = static_cast<int>(std::min(1.0, std::max(0.0, fraction)) * 20);
+  return "[" + std::string(static_cast<size_t>(filled), '#') +
+         std::string(static_cast<size_t>(20 - filled), '.') + "]";
+}
+
 }  // namespace binlake::log

@@ -29,6 +29,8 @@ void Progress(std::string_view line);
 void EndProgress();
 // True when progress bars are drawn (stderr is a terminal, text format).
 bool ProgressShown();
+// A 20-character bar for a fraction 0..1: "[#########...........]".
+std::string Bar(double fraction);
 
 // The JSON-lines record of a line: {"ts":"2026-12-06T08:00:00.123Z","level":..,"msg":..}.
 std::string JsonLine(std::string_view level, std::string_view message, int64_t unix_ms);
