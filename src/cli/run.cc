@@ -191,6 +191,7 @@ int RunCommand(const Args& args) {
     const int64_t wait_ms = std::min<int64_t>(int64_t{500} << std::min(++failures, 6), 30000);
     TriggerLogLine("capture: " + st.message() + "; restarting from the checkpoint in " +
                    std::to_string(wait_ms) + " ms");
+    if (metrics) metrics->Error("", "capture: " + st.message(), false);
     for (int64_t w = 0; w < wait_ms && !g_stop.load(); w += 50) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

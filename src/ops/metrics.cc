@@ -41,7 +41,7 @@ std::string Label(const std::string& v) {
 // Integers exactly (counters up to 2^53), other values to the millisecond.
 std::string Num(double v) {
   char buf[48];
-  if (v == static_cast<double>(static_cast<int64_t>(v)) && v > -1e15 && v < 1e15) {
+  if (v > -1e15 && v < 1e15 && v == static_cast<double>(static_cast<int64_t>(v))) {
     std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
   } else {
     std::snprintf(buf, sizeof buf, "%.3f", v);

@@ -43,10 +43,14 @@ def rows_total(samples, table, op):
 
 def workload(cur, rng, counts, n):
     """Random transactions of 1-4 statements (single and multi-row) until about n row changes;
-    counts[table][op] gets each statement's affected rows as the server reports them."""
+    counts[table][op] gets each statement's affected rows as the server reports them. Halfway, one
+    ALTER TABLE adds a column to `events` (a DDL and a schema change)."""
     next_id = {"acct": 1001, "events": 1001}
-    made = 0
+    made, altered = 0, False
     while made < n:
+        if not altered and made >= n // 2:
+            cur.execute(f"ALTER TABLE {DB}.events ADD COLUMN extra INT DEFAULT 5")
+            altered = True
         cur.execute("BEGIN")
         for _ in range(rng.randint(1, 4)):
             t = rng.choice(TABLES)
@@ -158,6 +162,9 @@ def main():
     ckpt = s.get(("binlake_last_checkpoint_timestamp_seconds", ()), 0)
     check(abs(time.time() - ckpt) < 60, f"last checkpoint time {ckpt} is not recent")
     check(any(k[0] == "binlake_rows_per_second" for k in s), "no rows_per_second gauges")
+    ddl = {t: s.get(("binlake_ddl_total", (("table", f"{DB}.{t}"),))) for t in TABLES}
+    check(ddl == {"acct": 0, "events": 1}, f"per-table DDL counters {ddl}")
+    check(s.get(("binlake_ddl_total", (("table", ""),)), 0) >= 1, "the ALTER TABLE was not counted")
 
     # /api/status agrees, table by table, once the lake has everything (the files-pending gauge is
     # the trigger's last listing: a file staged after it is not in it yet).
@@ -186,6 +193,7 @@ def main():
         if row is None:
             continue
         check(row["state"] == "replicating", f"{t} state {row['state']}")
+        check(row["ddl"] == (1 if t == "events" else 0), f"{t} ddl {row['ddl']}")
         check(row["full_load"] == {"rows": initial[t], "estimated": row["full_load"]["estimated"],
                                    "done": True}, f"{t} full load {row['full_load']}")
         for op, key in zip(OPS, ("inserts", "updates", "deletes")):
