@@ -96,7 +96,7 @@ function drawChart(history) {
     const v = max * k / 4;
     g += `<line x1="${L}" x2="${W}" y1="${y(v)}" y2="${y(v)}" stroke="#e6e9ef"/>` +
       `<text x="${L - 4}" y="${y(v) + 4}" font-size="10" text-anchor="end" fill="#667">` +
-      `${v.toFixed(1)}</text>`;
+      `${max < 4 ? v.toFixed(2) : v.toFixed(0)}</text>`;
   }
   g += `<polyline id="line-staged" fill="none" stroke="#d98c00" stroke-width="2" ` +
     `points="${line(1)}"/><polyline id="line-lake" fill="none" stroke="#3a7bd5" ` +

@@ -75,7 +75,8 @@ class Server::Impl {
       host = host.substr(1, host.size() - 2);
     }
     if (port != 0) BL_RETURN_IF_ERROR(CheckBindable(host, static_cast<uint16_t>(port), listen));
-    server_.new_task_queue = [] { return new httplib::ThreadPool(2); };
+    // A few connections at once (a scraper and some dashboard pages with keep-alive).
+    server_.new_task_queue = [] { return new httplib::ThreadPool(4); };
     server_.set_socket_options([](socket_t sock) {
       int yes = 1;
       ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);

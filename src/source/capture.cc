@@ -311,6 +311,7 @@ class CaptureSink : public binlog::EventSink {
  private:
   // A table's row changes in the transaction in progress (for the metrics).
   struct TxnCounts {
+    const std::string* table = nullptr;  // its key in txn_counts_
     uint64_t inserts = 0, updates = 0, deletes = 0;
     bool touched = false;
   };
@@ -320,7 +321,12 @@ class CaptureSink : public binlog::EventSink {
     TxnCounts* counts = nullptr;  // into txn_counts_ (stable); nullptr without metrics
   };
 
-  TxnCounts* Counts(const std::string& key) { return metrics_ ? &txn_counts_[key] : nullptr; }
+  TxnCounts* Counts(const std::string& key) {
+    if (!metrics_) return nullptr;
+    auto [it, added] = txn_counts_.try_emplace(key);
+    it->second.table = &it->first;
+    return &it->second;
+  }
   TxnCounts* Touch(TxnCounts* c) {
     if (!c->touched) {
       c->touched = true;
@@ -332,10 +338,10 @@ class CaptureSink : public binlog::EventSink {
   void PublishTransaction() {
     if (!metrics_) return;
     std::vector<ops::TableChanges> changes;
-    for (auto& [key, c] : txn_counts_) {
-      if (!c.touched) continue;
-      changes.push_back({key, c.inserts, c.updates, c.deletes});
-      c = TxnCounts{};
+    changes.reserve(touched_.size());
+    for (TxnCounts* c : touched_) {
+      changes.push_back({*c->table, c->inserts, c->updates, c->deletes});
+      *c = TxnCounts{c->table};
     }
     touched_.clear();
     metrics_->Transaction(changes, last_commit_s_);
@@ -349,6 +355,9 @@ class CaptureSink : public binlog::EventSink {
     staging::SourcePosition start{std::string(ctx.file), ctx.offset, std::string(ctx.gtid)};
     uint64_t commit_us = static_cast<uint64_t>(ctx.header->timestamp) * 1000000;
     last_commit_s_ = static_cast<int64_t>(ctx.header->timestamp);
+    // Counts of a transaction that never committed (a stream restarted inside it) are dropped.
+    for (TxnCounts* c : touched_) *c = TxnCounts{c->table};
+    touched_.clear();
     in_txn_ = true;
     return staging_->BeginTransaction(start, commit_us);
   }
