@@ -82,7 +82,16 @@ source::CaptureLog MakeCaptureLog(bool* transient_shown) {
       return;
     }
     *transient_shown = false;
-    log::Info(line);
+    // The preflight's problems carry their level as a prefix ("error: ", "warning: "), which a
+    // JSON line turns into its level; the text keeps the prefix as it was.
+    const bool json = log::GetFormat() == log::Format::kJson;
+    if (json && line.starts_with("error: ")) {
+      log::Error(line.substr(7));
+    } else if (json && line.starts_with("warning: ")) {
+      log::Warn(line.substr(9));
+    } else {
+      log::Info(line);
+    }
   };
 }
 
