@@ -141,7 +141,7 @@ void Metrics::FullLoadDone(const std::string& table, uint64_t rows) {
   t.load_done = true;
 }
 
-void Metrics::Transaction(const std::vector<TableChanges>& changes, int64_t /*commit_unix_s*/) {
+void Metrics::Transaction(const std::vector<TableChanges>& changes) {
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->transactions++;
   for (const auto& c : changes) {

@@ -35,8 +35,8 @@ class Metrics {
   void SetState(const std::string& table, TableState state);
   void FullLoadProgress(const std::string& table, uint64_t rows_done, uint64_t rows_estimated);
   void FullLoadDone(const std::string& table, uint64_t rows);
-  // A committed transaction: its row changes per table and the binlog commit time.
-  void Transaction(const std::vector<TableChanges>& changes, int64_t commit_unix_s);
+  // A committed transaction: its row changes per table.
+  void Transaction(const std::vector<TableChanges>& changes);
   // A DDL statement; `table` when it is known to change a captured table ("" otherwise).
   void Ddl(const std::string& table);
   // A flush of change files: `bytes` staged, `newest_commit_unix_s` the newest commit in them.

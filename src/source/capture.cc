@@ -344,7 +344,7 @@ class CaptureSink : public binlog::EventSink {
       *c = TxnCounts{c->table};
     }
     touched_.clear();
-    metrics_->Transaction(changes, last_commit_s_);
+    metrics_->Transaction(changes);
   }
   struct RenderedRow {
     std::vector<std::string> text;

@@ -28,8 +28,8 @@ double Value(const std::string& text, const std::string& series) {
 TEST(MetricsTest, CountsByTableAndOp) {
   Metrics m;
   m.SetState("shop.orders", TableState::kReplicating);
-  m.Transaction({{"shop.orders", 3, 2, 1}, {"shop.items", 1, 0, 0}}, 0);
-  m.Transaction({{"shop.orders", 1, 0, 0}}, 0);
+  m.Transaction({{"shop.orders", 3, 2, 1}, {"shop.items", 1, 0, 0}});
+  m.Transaction({{"shop.orders", 1, 0, 0}});
   m.Ddl("");
   m.Ddl("shop.items");
   const std::string p = m.Prometheus();
@@ -52,7 +52,7 @@ TEST(MetricsTest, CountsByTableAndOp) {
 
 TEST(MetricsTest, LabelsAreEscaped) {
   Metrics m;
-  m.Transaction({{"s.t\"x\\y\nz", 1, 0, 0}}, 0);
+  m.Transaction({{"s.t\"x\\y\nz", 1, 0, 0}});
   EXPECT_NE(m.Prometheus().find(R"(table="s.t\"x\\y\nz",op="insert"} 1)"), std::string::npos);
 }
 
@@ -96,7 +96,7 @@ TEST(MetricsTest, PendingAppliedAndLag) {
 TEST(MetricsTest, SamplesFeedTheChartAndRates) {
   Metrics m;
   m.Sample();
-  m.Transaction({{"a.b", 100, 0, 0}}, 0);
+  m.Transaction({{"a.b", 100, 0, 0}});
   m.Staged(1, 1000, 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   m.Sample();
@@ -113,7 +113,7 @@ TEST(MetricsTest, ConcurrentTransactionsAreAllCounted) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; i++) {
     threads.emplace_back([&m] {
-      for (int k = 0; k < 1000; k++) m.Transaction({{"a.b", 1, 1, 1}}, 0);
+      for (int k = 0; k < 1000; k++) m.Transaction({{"a.b", 1, 1, 1}});
     });
   }
   for (auto& t : threads) t.join();
@@ -165,7 +165,7 @@ std::string HttpGet(uint16_t port, const std::string& path) {
 
 TEST(ServerTest, ServesMetricsStatusAndDashboard) {
   Metrics m;
-  m.Transaction({{"a.b", 7, 0, 0}}, 0);
+  m.Transaction({{"a.b", 7, 0, 0}});
   auto server = Server::Start("127.0.0.1:0", &m);
   ASSERT_OK(server.status());
   const uint16_t port = (*server)->port();

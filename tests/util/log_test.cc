@@ -17,6 +17,14 @@ TEST(LogTest, JsonLineIsOneObject) {
   EXPECT_EQ(j["msg"], "a \"quoted\"\nline\t\x01");
 }
 
+TEST(LogTest, Bar) {
+  EXPECT_EQ(Bar(0), "[....................]");
+  EXPECT_EQ(Bar(0.5), "[##########..........]");
+  EXPECT_EQ(Bar(1), "[####################]");
+  EXPECT_EQ(Bar(7), "[####################]");
+  EXPECT_EQ(Bar(-1), "[....................]");
+}
+
 TEST(LogTest, ParseFormat) {
   Format f = Format::kText;
   EXPECT_TRUE(ParseFormat("json", &f));
