@@ -6,7 +6,8 @@
 # commit-to-lake latency (bench/lake_latency.py; LAKE_LATENCY_QUICK=1: its quick mode), and the
 # staging and lake throughput on a private S3 server vs local disk (bench/s3_bench.py).
 # BENCH_ONLY=lake runs only the lake latency, BENCH_ONLY=s3 only the S3 benchmark, BENCH_ONLY=spark
-# only binlake's apply vs the Spark job (bench/spark_bench.py).
+# only binlake's apply vs the Spark job (bench/spark_bench.py), BENCH_ONLY=ops only the end-to-end
+# run with the status server off and on (bench/ops_bench.py; OPS_BENCH_ROUNDS, default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-${BENCH_ROWS:-2000000}}
@@ -33,6 +34,10 @@ lake_latency() {
   python3 bench/lake_latency.py "$BUILD/binlake" "$DIR" "$PORT" ${LAKE_LATENCY_QUICK:+--quick}
 }
 if [ "${BENCH_ONLY:-}" = lake ]; then lake_latency; exit; fi
+ops_bench() {
+  python3 bench/ops_bench.py "$BUILD/binlake" "$DIR" "$PORT" --rounds "${OPS_BENCH_ROUNDS:-3}"
+}
+if [ "${BENCH_ONLY:-}" = ops ]; then ops_bench; exit; fi
 
 make_binlog() {  # make_binlog ROWS -> prints the binlog file name holding exactly those rows
   local n=$1
@@ -100,6 +105,8 @@ python3 bench/capture_bench.py "$BUILD/binlake" "$DIR" "$PORT" "${CAPTURE_ROWS:-
 python3 bench/apply_bench.py "$BUILD/binlake" "$BUILD/staging_gen" "$PWD/$BUILD/apply-bench" ${APPLY_ROWS:+"$APPLY_ROWS"}
 # The lake: commit-to-lake latency of `binlake run` under a sustained write load.
 lake_latency
+# The same pipeline with the status server off and on: its cost as a ratio.
+ops_bench
 # Staging and lake on S3 vs local disk.
 s3_bench
 # binlake vs the Spark job on the same staging files and table.

@@ -4,7 +4,7 @@ set -euo pipefail
 APT_PKGS=(cmake ninja-build g++ clang clang-format clang-tidy libclang-rt-14-dev libgtest-dev
   libmariadb-dev mariadb-server mariadb-client libzstd-dev zlib1g-dev libtomlplusplus-dev
   nlohmann-json3-dev libssl-dev libcurl4-openssl-dev pkg-config libcpp-httplib-dev
-  openjdk-17-jre-headless)
+  openjdk-17-jre-headless chromium)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -40,6 +40,22 @@ if [ ! -x "$TOOLS/bin/weed" ] || [ "$(cat "$TOOLS/weed.version" 2>/dev/null)" !=
   (cd "$work/seaweedfs/weed" && go build -o "$TOOLS/bin/weed" .)
   echo "$WEED_VERSION" >"$TOOLS/weed.version"
   rm -rf "$work"
+fi
+# playwright-core (npm) drives Debian's chromium in the dashboard's browser test
+# (tests/ops/dashboard_itest.py); the version is pinned in tests/ops/package.json.
+PW_DIR="$TOOLS/playwright"
+if ! command -v npm >/dev/null; then
+  # Node from any source will do (a NodeSource nodejs carries its own npm): Debian's otherwise.
+  echo "install-deps: apt installing nodejs npm"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm >/dev/null
+fi
+if ! cmp -s "$(dirname "$0")/../tests/ops/package.json" "$PW_DIR/package.json" ||
+  [ ! -d "$PW_DIR/node_modules/playwright-core" ]; then
+  echo "install-deps: npm installing playwright-core into $PW_DIR"
+  mkdir -p "$PW_DIR"
+  cp "$(dirname "$0")/../tests/ops/package.json" "$PW_DIR/package.json"
+  (cd "$PW_DIR" && npm install --no-audit --no-fund --silent >/dev/null)
 fi
 # The Delta Lake jars for delta-spark come from Maven Central through Spark's ivy resolver; resolve
 # them once here so that the first Spark test does not spend its time budget downloading.

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "lake/lake.h"
+#include "util/log.h"
 
 namespace binlake::cli {
 namespace {
@@ -58,7 +59,13 @@ lake::ApplyOptions ApplyOptionsFromConfig(const config::Config& cfg) {
   a.checkpoints.log_retention_versions = static_cast<int>(cfg.lake.log_retention_versions);
   a.memory_budget = static_cast<int64_t>(cfg.lake.memory_mb) << 20;
   a.spill_dir = cfg.lake.spill_dir;
+  a.progress = ApplyProgress();
   return a;
+}
+
+std::function<void(const std::string&)> ApplyProgress() {
+  if (!log::ProgressShown()) return nullptr;
+  return [](const std::string& line) { log::Progress(line); };
 }
 
 int ApplyCommand(const Args& args) {
@@ -110,7 +117,9 @@ int ApplyCommand(const Args& args) {
   if (threads) opts.threads = *threads;
   if (format) opts.format = *format == "csv" ? lake::LakeFormat::kCsv : lake::LakeFormat::kDelta;
   if (no_pk_reject) opts.reject_without_primary_key = true;
+  opts.progress = ApplyProgress();
   auto stats = lake::ApplyFiles(opts, files);
+  log::EndProgress();
   if (!stats.ok()) return Fail("apply: " + stats.status().message());
   std::printf(
       "commits=%d skipped=%d files_added=%d files_removed=%d rows_written=%llu "

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "source/source.h"
+#include "util/log.h"
 
 namespace binlake::cli {
 namespace {
@@ -72,17 +73,25 @@ Status StagingReadable(const std::string& uri, const store::StoreOptions& option
 }  // namespace
 
 source::CaptureLog MakeCaptureLog(bool* transient_shown) {
-  bool tty = isatty(STDERR_FILENO);
-  return [tty, transient_shown](const std::string& line, bool transient) {
+  return [transient_shown](const std::string& line, bool transient) {
     if (transient) {
-      if (!tty) return;  // plain logs get the per-table summary line instead
-      std::fprintf(stderr, "\r\033[K%s", line.c_str());
+      // Plain logs (not a terminal, or JSON lines) get the per-table summary line instead.
+      if (!log::ProgressShown()) return;
+      log::Progress(line);
       *transient_shown = true;
       return;
     }
-    if (*transient_shown) std::fputs("\r\033[K", stderr);
     *transient_shown = false;
-    std::fprintf(stderr, "binlake: %s\n", line.c_str());
+    // The preflight's problems carry their level as a prefix ("error: ", "warning: "), which a
+    // JSON line turns into its level; the text keeps the prefix as it was.
+    const bool json = log::GetFormat() == log::Format::kJson;
+    if (json && line.starts_with("error: ")) {
+      log::Error(line.substr(7));
+    } else if (json && line.starts_with("warning: ")) {
+      log::Warn(line.substr(9));
+    } else {
+      log::Info(line);
+    }
   };
 }
 
@@ -232,16 +241,13 @@ int CaptureCommand(const Args& args) {
   source::CaptureLog log = MakeCaptureLog(&transient_shown);
   source::CaptureStats stats;
   Status st = source::RunCapture(o, &g_stop, log, &stats);
-  if (transient_shown) std::fputs("\n", stderr);
+  if (transient_shown) log::EndProgress();
   if (!st.ok()) return Fail("capture: " + st.message());
-  std::fprintf(stderr,
-               "binlake: capture stopped cleanly: full load %llu rows; changes: %llu inserts, %llu "
-               "updates, %llu deletes in %llu transactions; staging %s\n",
-               static_cast<unsigned long long>(stats.full_load_rows),
-               static_cast<unsigned long long>(stats.inserts),
-               static_cast<unsigned long long>(stats.updates),
-               static_cast<unsigned long long>(stats.deletes),
-               static_cast<unsigned long long>(stats.transactions), o.staging_root.c_str());
+  log::Info("capture stopped cleanly: full load " + std::to_string(stats.full_load_rows) +
+            " rows; changes: " + std::to_string(stats.inserts) + " inserts, " +
+            std::to_string(stats.updates) + " updates, " + std::to_string(stats.deletes) +
+            " deletes in " + std::to_string(stats.transactions) + " transactions; staging " +
+            o.staging_root);
   return 0;
 }
 

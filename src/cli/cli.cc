@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "util/log.h"
 
 namespace binlake::cli {
 namespace {
@@ -26,10 +27,13 @@ commands:
   tail --config FILE      follow a live server's binlog, one JSON object per row change
   apply FILE...           merge staging CSV files into Delta Lake tables (docs/lake.md)
   verify --config FILE    compare each source table with its lake table (docs/verify.md)
+  status --config FILE    per-table state: full load, I/U/D, last staged and applied file,
+                          files pending (docs/operations.md)
   version                 print the version
   help [COMMAND]          this text, or a command's help
 
 Run `binlake COMMAND --help` for a command's options. Configuration keys: docs/config.md.
+--log-format json (before or after the command) writes log lines as JSON objects.
 )";
 
 struct Command {
@@ -46,12 +50,13 @@ constexpr Command kCommands[] = {
     {"tail", TailCommand},
     {"apply", ApplyCommand},
     {"verify", VerifyCommand},
+    {"status", StatusCommand},
 };
 
 }  // namespace
 
 int Fail(const std::string& message) {
-  std::fprintf(stderr, "binlake: %s\n", message.c_str());
+  log::Error(message);
   return 1;
 }
 
@@ -75,12 +80,10 @@ binlog::ConnectionOptions ConnectionFromConfig(const config::SourceConfig& src) 
 
 void ReportStatementDml(const binlog::EventContext& ctx, std::string_view schema,
                         std::string_view query) {
-  std::fprintf(stderr,
-               "binlake: %.*s:%llu: statement-based DML in `%.*s` is not captured (set "
-               "binlog_format=ROW on the source): %.*s\n",
-               static_cast<int>(ctx.file.size()), ctx.file.data(),
-               static_cast<unsigned long long>(ctx.offset), static_cast<int>(schema.size()),
-               schema.data(), static_cast<int>(std::min<size_t>(query.size(), 200)), query.data());
+  log::Warn(std::string(ctx.file) + ":" + std::to_string(ctx.offset) +
+            ": statement-based DML in `" + std::string(schema) +
+            "` is not captured (set binlog_format=ROW on the source): " +
+            std::string(query.substr(0, 200)));
 }
 
 Result<std::string> ConfigOnlyArgs(const std::string& command, const Args& args) {
@@ -108,8 +111,26 @@ int Main(int argc, char** argv) {
     std::fputs(kUsage, stderr);
     return 2;
   }
-  std::string cmd = argv[1];
-  Args args(argv + 2, argv + argc);
+  // --log-format text|json anywhere on the line applies to every command.
+  Args all(argv + 1, argv + argc);
+  Args rest;
+  for (size_t i = 0; i < all.size(); i++) {
+    if (all[i] == "--log-format" || all[i].starts_with("--log-format=")) {
+      std::string v = all[i].size() > 12 ? all[i].substr(13) : (i + 1 < all.size() ? all[++i] : "");
+      log::Format f;
+      if (!log::ParseFormat(v, &f))
+        return Fail("--log-format '" + v + "' is not one of text, json");
+      log::SetFormat(f);
+    } else {
+      rest.push_back(all[i]);
+    }
+  }
+  if (rest.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string cmd = rest[0];
+  Args args(rest.begin() + 1, rest.end());
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     if (cmd == "help" && !args.empty()) {
       for (const auto& c : kCommands) {

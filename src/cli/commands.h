@@ -1,6 +1,7 @@
 // One function per `binlake` command; each returns the process exit code.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ int ApplyCommand(const Args& args);
 int TriggerCommand(const Args& args);
 int RunCommand(const Args& args);
 int VerifyCommand(const Args& args);
+int StatusCommand(const Args& args);
 
 // The capture task a config's [source], [capture] and [start] describe.
 Result<source::CaptureOptions> CaptureOptionsFromConfig(const config::Config& cfg);
@@ -30,6 +32,8 @@ Result<source::CaptureOptions> CaptureOptionsFromConfig(const config::Config& cf
 staging::CsvOptions CsvFromConfig(const config::CaptureConfig& cc);
 // The apply a config describes: [lake], the staging root and [capture.csv] (apply, trigger, run).
 lake::ApplyOptions ApplyOptionsFromConfig(const config::Config& cfg);
+// The apply's progress bars: drawn in place on a terminal (text logs), else none.
+std::function<void(const std::string&)> ApplyProgress();
 // Capture log lines on stderr; progress redraws in place on a terminal.
 source::CaptureLog MakeCaptureLog(bool* transient_shown);
 

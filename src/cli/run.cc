@@ -5,7 +5,9 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "ops/ops.h"
 #include "trigger/trigger.h"
+#include "util/log.h"
 
 namespace binlake::cli {
 namespace {
@@ -41,7 +43,8 @@ constexpr const char* kRunHelp = R"(usage: binlake run --config FILE [--resnapsh
 The whole pipeline in one process: the capture (as `binlake capture`) and the trigger with the
 built-in apply (as `binlake trigger`), so a change committed in the source shows in the lake table
 within about a second. SIGINT/SIGTERM stop both cleanly ("stop instances"); the next start resumes
-from the checkpoints.
+from the checkpoints. With [ops] enabled = true it serves /metrics (Prometheus), /api/status
+(JSON) and a dashboard page on [ops] listen (docs/operations.md).
 
   --resnapshot   if the binlog the checkpoint needs was purged, take a new full load of every
                  captured table and continue from it (as [capture] when_purged = "resnapshot")
@@ -69,9 +72,7 @@ trigger::TriggerOptions TriggerFromConfig(const config::Config& cfg) {
   return t;
 }
 
-void TriggerLogLine(const std::string& line) {
-  std::fprintf(stderr, "binlake: %s\n", line.c_str());
-}
+void TriggerLogLine(const std::string& line) { log::Info(line); }
 
 }  // namespace
 
@@ -118,9 +119,8 @@ int TriggerCommand(const Args& args) {
   trigger::TriggerStats stats;
   Status st = trigger::RunTrigger(t, &g_stop, TriggerLogLine, &stats);
   if (!st.ok()) return Fail("trigger: " + st.message());
-  std::fprintf(stderr, "binlake: trigger stopped: %llu files, %llu lake commits\n",
-               static_cast<unsigned long long>(stats.files.load()),
-               static_cast<unsigned long long>(stats.commits.load()));
+  log::Info("trigger stopped: " + std::to_string(stats.files.load()) + " files, " +
+            std::to_string(stats.commits.load()) + " lake commits");
   return 0;
 }
 
@@ -153,6 +153,20 @@ int RunCommand(const Args& args) {
   if (t.notify_listen.empty()) t.poll_ms = std::min<uint32_t>(t.poll_ms, 250);
   t.apply.warn = TriggerLogLine;
   t.apply.info = TriggerLogLine;
+  // The status server ([ops]): metrics, /api/status and the dashboard while the pipeline runs.
+  std::unique_ptr<ops::Metrics> metrics;
+  std::unique_ptr<ops::Server> server;
+  if (cfg->ops.enabled) {
+    metrics = std::make_unique<ops::Metrics>();
+    auto started = ops::Server::Start(cfg->ops.listen, metrics.get());
+    if (!started.ok()) return Fail("run: " + started.status().message());
+    server = std::move(*started);
+    capture->metrics = metrics.get();
+    t.metrics = metrics.get();
+    const std::string host = cfg->ops.listen.substr(0, cfg->ops.listen.rfind(':'));
+    log::Info("status on http://" + host + ":" + std::to_string(server->port()) +
+              "/ (metrics at /metrics, JSON at /api/status)");
+  }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
 
@@ -178,6 +192,7 @@ int RunCommand(const Args& args) {
     const int64_t wait_ms = std::min<int64_t>(int64_t{500} << std::min(++failures, 6), 30000);
     TriggerLogLine("capture: " + st.message() + "; restarting from the checkpoint in " +
                    std::to_string(wait_ms) + " ms");
+    if (metrics) metrics->Error("", "capture: " + st.message(), false);
     for (int64_t w = 0; w < wait_ms && !g_stop.load(); w += 50) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -197,15 +212,12 @@ int RunCommand(const Args& args) {
   }
   if (!st.ok()) return Fail("run: capture: " + st.message());
   if (!trigger_status.ok()) return Fail("run: trigger: " + trigger_status.message());
-  std::fprintf(stderr,
-               "binlake: run stopped cleanly: full load %llu rows; %llu inserts, %llu updates, "
-               "%llu deletes captured; %llu lake commits; %llu bucket notifications\n",
-               static_cast<unsigned long long>(cstats.full_load_rows),
-               static_cast<unsigned long long>(cstats.inserts),
-               static_cast<unsigned long long>(cstats.updates),
-               static_cast<unsigned long long>(cstats.deletes),
-               static_cast<unsigned long long>(tstats.commits.load()),
-               static_cast<unsigned long long>(tstats.events.load()));
+  if (server) server->Stop();
+  log::Info("run stopped cleanly: full load " + std::to_string(cstats.full_load_rows) + " rows; " +
+            std::to_string(cstats.inserts) + " inserts, " + std::to_string(cstats.updates) +
+            " updates, " + std::to_string(cstats.deletes) + " deletes captured; " +
+            std::to_string(tstats.commits.load()) + " lake commits; " +
+            std::to_string(tstats.events.load()) + " bucket notifications");
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "binlog/stream.h"
 #include "cli/commands.h"
 #include "config/config.h"
+#include "util/log.h"
 
 namespace binlake::cli {
 namespace {
@@ -208,9 +209,9 @@ int TailCommand(const Args& args) {
   if (out != stdout) std::fclose(out);
   if (count_only) std::printf("%llu\n", static_cast<unsigned long long>(sink.rows_));
   if (!st.ok()) return Fail("tail: " + st.message());
-  std::fprintf(stderr, "binlake: tail stopped after %llu row changes; resume with --from %s:%llu\n",
-               static_cast<unsigned long long>(sink.rows_), stream.resume_file().c_str(),
-               static_cast<unsigned long long>(stream.resume_pos()));
+  log::Info("tail stopped after " + std::to_string(sink.rows_) +
+            " row changes; resume with --from " + stream.resume_file() + ":" +
+            std::to_string(stream.resume_pos()));
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "util/log.h"
 
 namespace binlake::cli {
 namespace {
@@ -194,9 +195,7 @@ int VerifyCommand(const Args& args) {
   o.filter.exclude = cfg->capture.exclude;
   o.lake = cfg->lake.path;
   o.stores = cfg->store;
-  o.log = [](const std::string& line) {
-    std::fprintf(stderr, "binlake: verify: %s\n", line.c_str());
-  };
+  o.log = [](const std::string& line) { log::Info("verify: " + line); };
   auto report = verify::VerifyTables(o);
   if (!report.ok()) return Error(report.status().message());
   if (json) {

@@ -241,7 +241,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
   Config c;
   c.path = origin;
   BL_RETURN_IF_ERROR(
-      CheckKeys(root, {"source", "start", "capture", "lake", "s3", "spark"}, "", origin));
+      CheckKeys(root, {"source", "start", "capture", "lake", "s3", "spark", "ops"}, "", origin));
   if (const toml::node* s3 = root.get("s3")) {
     const toml::table* t = s3->as_table();
     if (t == nullptr) return Status::InvalidArgument(origin + ": s3 must be a table ([s3])");
@@ -357,6 +357,17 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
     BL_RETURN_IF_ERROR(Get(*sp, "max_files", &c.spark.max_files, "spark", origin));
     if (c.spark.max_files < 1) {
       return Status::InvalidArgument(origin + ": spark.max_files must be at least 1");
+    }
+  }
+  if (const toml::node* ops = root.get("ops")) {
+    const toml::table* t = ops->as_table();
+    if (t == nullptr) return Status::InvalidArgument(origin + ": ops must be a table ([ops])");
+    BL_RETURN_IF_ERROR(CheckKeys(*t, {"enabled", "listen"}, "ops", origin));
+    BL_RETURN_IF_ERROR(Get(*t, "enabled", &c.ops.enabled, "ops", origin));
+    BL_RETURN_IF_ERROR(Get(*t, "listen", &c.ops.listen, "ops", origin));
+    if (c.ops.listen.rfind(':') == std::string::npos || c.ops.listen.back() == ':') {
+      return Status::InvalidArgument(origin + ": ops.listen '" + c.ops.listen +
+                                     "' is not host:port (e.g. \"127.0.0.1:7070\")");
     }
   }
   BL_RETURN_IF_ERROR(ResolvePassword(&c.source));

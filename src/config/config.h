@@ -97,8 +97,15 @@ struct SparkConfig {
   uint32_t max_files = 1000;      // staging files per job run at most
 };
 
+// [ops]: the status server of `binlake run` (docs/operations.md): /metrics, /api/status, /.
+struct OpsConfig {
+  bool enabled = false;
+  std::string listen = "127.0.0.1:7070";  // host:port; port 0: any free port
+};
+
 struct Config {
   std::string path;
+  OpsConfig ops;
   LakeConfig lake;
   SparkConfig spark;
   SourceConfig source;

@@ -29,6 +29,7 @@
 #include "lake/merge.h"
 #include "lake/staged.h"
 #include "staging/records.h"
+#include "util/log.h"
 
 namespace binlake::lake {
 namespace {
@@ -674,6 +675,7 @@ class LoadWriter {
       if (!more) break;
       const std::string path = t_.st->Where(names_[file]);
       staging::CsvReader reader(block, o_.csv, layout_.fields, first_line);
+      uint64_t rows = 0;
       while (reader.NextViews(&fields)) {
         if (o_.csv.header && reader.line() == 1) continue;
         auto where = [&] { return path + ":" + std::to_string(reader.line()); };
@@ -683,8 +685,10 @@ class LoadWriter {
         Status st = builders.Append(b, fields);
         if (!st.ok()) return st.WithContext(where());
         if (builders.rows(b) >= flush_rows_) BL_RETURN_IF_ERROR(Write(&builders, b));
+        rows++;
       }
       if (!reader.status().ok()) return reader.status().WithContext(path);
+      Progress(rows);
     }
     for (int b = 0; b < t_.buckets; b++) {
       if (builders.rows(b) > 0) BL_RETURN_IF_ERROR(Write(&builders, b));
@@ -692,12 +696,37 @@ class LoadWriter {
     return Status::Ok();
   }
 
+  // A progress line at most every 200 ms: rows parsed of the load's rows.
+  void Progress(uint64_t rows) {
+    const uint64_t done = rows_done_.fetch_add(rows) + rows;
+    if (!o_.progress) return;
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(progress_mu_);
+    if (now - last_progress_ < std::chrono::milliseconds(200)) return;
+    last_progress_ = now;
+    const double secs = std::chrono::duration<double>(now - started_).count();
+    const uint64_t total = std::max<uint64_t>(1, total_rows_);
+    o_.progress(log::Bar(static_cast<double>(done) / static_cast<double>(total)) + " apply " +
+                t_.schema + "." + t_.table + " full load: " + std::to_string(done) + "/" +
+                std::to_string(total_rows_) + " rows, " + std::to_string(static_cast<int>(secs)) +
+                " s");
+  }
+
+ public:
+  void set_total_rows(uint64_t rows) { total_rows_ = rows; }
+
+ private:
   const ApplyOptions& o_;
   const Table& t_;
   std::vector<std::string> names_;
   Layout layout_;
   int threads_ = 1;
   int64_t flush_rows_ = 0;
+  std::atomic<uint64_t> rows_done_{0};
+  uint64_t total_rows_ = 0;
+  std::mutex progress_mu_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_progress_ = started_;
   std::mutex read_mu_;
   size_t next_file_ = 0;
   std::unique_ptr<staging::CsvBlockReader> reader_;
@@ -968,7 +997,7 @@ class Applier {
     if (o_.warn) {
       o_.warn(m);
     } else {
-      std::fprintf(stderr, "binlake: warning: %s\n", m.c_str());
+      log::Warn(m);
     }
   }
 
@@ -999,6 +1028,7 @@ class Applier {
       t->buckets = o_.buckets > 0 ? o_.buckets : AutoBuckets(rows);
       BL_RETURN_IF_ERROR(InitTable(o_, version, t));
       LoadWriter writer(o_, *t, staged.names);
+      writer.set_total_rows(rows);
       BL_ASSIGN_OR_RETURN(auto files, writer.Run());
       std::vector<std::string> actions;
       TableHeader(*t, snap, load_id, &actions);
@@ -1515,7 +1545,7 @@ class Applier {
     if (o_.info) {
       o_.info(m);
     } else {
-      std::fprintf(stderr, "binlake: %s\n", m.c_str());
+      log::Info(m);
     }
   }
 
@@ -1574,8 +1604,16 @@ Result<ApplyStats> ApplyFiles(const ApplyOptions& options, const std::vector<std
     int skipped = 0;
     BL_ASSIGN_OR_RETURN(auto cdc, ChangeFilesUpTo(st, applied, &skipped));
     stats.skipped += skipped;
-    for (const auto& [m, n] : cdc) {
-      BL_RETURN_IF_ERROR(applier.ApplyCdc(&t, n, m));
+    auto last = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < cdc.size(); i++) {
+      BL_RETURN_IF_ERROR(applier.ApplyCdc(&t, cdc[i].second, cdc[i].first));
+      const auto now = std::chrono::steady_clock::now();
+      if (options.progress && cdc.size() > 1 && now - last >= std::chrono::milliseconds(200)) {
+        last = now;
+        options.progress(log::Bar(static_cast<double>(i + 1) / static_cast<double>(cdc.size())) +
+                         " apply " + t.schema + "." + t.table + ": " + std::to_string(i + 1) + "/" +
+                         std::to_string(cdc.size()) + " change files");
+      }
     }
   }
   return stats;

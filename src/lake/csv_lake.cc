@@ -22,6 +22,7 @@
 #include "lake/lake_internal.h"
 #include "staging/records.h"
 #include "util/files.h"
+#include "util/log.h"
 
 namespace binlake::lake {
 namespace {
@@ -184,7 +185,7 @@ class CsvApplier {
     if (o_.warn) {
       o_.warn(m);
     } else {
-      std::fprintf(stderr, "binlake: warning: %s\n", m.c_str());
+      log::Warn(m);
     }
   }
 

@@ -160,6 +160,9 @@ struct ApplyOptions {
   bool reject_without_primary_key = false;       // else whole-row identity
   std::function<void(const std::string&)> warn;  // merge anomalies; default: stderr
   std::function<void(const std::string&)> info;  // schema changes; default: stderr
+  // Progress of a long apply (a full load's rows, a run of change files), a few times a second
+  // at most; a terminal redraws it in place. Unset: none.
+  std::function<void(const std::string&)> progress;
   // A column dropped in the source stays in the lake table (its old values kept, NULL in rows
   // written since); false: the schema change drops it from the lake too.
   bool keep_dropped_columns = true;

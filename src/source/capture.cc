@@ -95,7 +95,7 @@ class CaptureSink : public binlog::EventSink {
       // Without binlog_row_metadata=FULL the map has no names: keep the registered version when
       // the column types still match it.
       if (latest && SameTypes(*latest, schema)) {
-        tables_[map.table_id] = TableState{key, *latest};
+        tables_[map.table_id] = TableState{key, *latest, Counts(key)};
         return {};
       }
       return Status::NotSupported(
@@ -108,13 +108,14 @@ class CaptureSink : public binlog::EventSink {
       if (latest) ReadAddedDefaults(*latest, since.ToString(), &schema);
       auto version = staging_->RegisterSchema(schema, since);
       if (!version.ok()) return version.status();
+      if (latest && metrics_) metrics_->Ddl(key);
       if (latest) {
         log_("schema of " + key + " changed at " + since.ToString() + ": version " +
                  std::to_string(*version),
              false);
       }
     }
-    tables_[map.table_id] = TableState{key, schema};
+    tables_[map.table_id] = TableState{key, schema, Counts(key)};
     return {};
   }
 
@@ -135,11 +136,13 @@ class CaptureSink : public binlog::EventSink {
         BL_RETURN_IF_ERROR(Render(ctx, row, row.after, row.after_present, &after_));
         BL_RETURN_IF_ERROR(staging_->Append(db, table, 'I', after_.cells));
         stats_->inserts++;
+        if (it->second.counts) Touch(it->second.counts)->inserts++;
         break;
       case 'D':
         BL_RETURN_IF_ERROR(Render(ctx, row, row.before, row.before_present, &before_));
         BL_RETURN_IF_ERROR(staging_->Append(db, table, 'D', before_.cells));
         stats_->deletes++;
+        if (it->second.counts) Touch(it->second.counts)->deletes++;
         break;
       default: {
         BL_RETURN_IF_ERROR(Render(ctx, row, row.before, row.before_present, &before_));
@@ -159,6 +162,7 @@ class CaptureSink : public binlog::EventSink {
           BL_RETURN_IF_ERROR(staging_->Append(db, table, 'U', after_.cells));
         }
         stats_->updates++;
+        if (it->second.counts) Touch(it->second.counts)->updates++;
       }
     }
     return {};
@@ -171,6 +175,7 @@ class CaptureSink : public binlog::EventSink {
     in_txn_ = false;
     BL_RETURN_IF_ERROR(staging_->Commit(end));
     stats_->transactions++;
+    PublishTransaction();
     if (!reload_.empty()) BL_RETURN_IF_ERROR(LoadRenamed());
     return AtBoundary(end);
   }
@@ -193,6 +198,7 @@ class CaptureSink : public binlog::EventSink {
            false);
     } else {
       log_("DDL at " + where + ": " + q, false);
+      if (metrics_) metrics_->Ddl("");
       const TableDdl ddl = ReadTableDdl(query, schema);
       BL_RETURN_IF_ERROR(FollowTableDdl(ctx, ddl, where));
       return FollowAlter(ctx, ddl.altered);
@@ -333,6 +339,7 @@ class CaptureSink : public binlog::EventSink {
       if (!in_txn_) BL_RETURN_IF_ERROR(Begin(ctx));
       BL_RETURN_IF_ERROR(staging_->Truncate(n.schema, n.table));
       stats_->truncates++;
+      if (metrics_) metrics_->Ddl(TableKey(n.schema, n.table));
     }
     for (const auto& n : ddl.renamed_to) {
       if (!options_.filter.Matches(n.schema, n.table)) continue;
@@ -417,21 +424,63 @@ class CaptureSink : public binlog::EventSink {
     bool stopping = stop_requested_ && stop_requested_->load();
     if (staging_->pending_bytes() > 0) {
       if (stopping || staging_->ShouldFlush(now)) {
+        const uint64_t bytes = staging_->pending_bytes();
         BL_RETURN_IF_ERROR(staging_->Flush(now));
         stats_->files++;
+        if (metrics_) {
+          metrics_->Staged(1, bytes, last_commit_s_);
+          metrics_->Checkpoint(staging_->checkpoint().position.ToString());
+        }
       }
     } else if (!pos.empty() && pos.pos > 4) {
       BL_RETURN_IF_ERROR(staging_->AdvanceIdle(pos));
+      if (metrics_ && now - checkpoint_reported_ms_ >= 1000) {
+        checkpoint_reported_ms_ = now;
+        metrics_->Checkpoint(staging_->checkpoint().position.ToString());
+      }
     }
     if (stopping && stream_stop_) stream_stop_->store(true);
     return {};
   }
 
  private:
+  // A table's row changes in the transaction in progress (for the metrics).
+  struct TxnCounts {
+    const std::string* table = nullptr;  // its key in txn_counts_
+    uint64_t inserts = 0, updates = 0, deletes = 0;
+    bool touched = false;
+  };
   struct TableState {
     std::string key;
     staging::TableSchema schema;
+    TxnCounts* counts = nullptr;  // into txn_counts_ (stable); nullptr without metrics
   };
+
+  TxnCounts* Counts(const std::string& key) {
+    if (!metrics_) return nullptr;
+    auto [it, added] = txn_counts_.try_emplace(key);
+    it->second.table = &it->first;
+    return &it->second;
+  }
+  TxnCounts* Touch(TxnCounts* c) {
+    if (!c->touched) {
+      c->touched = true;
+      touched_.push_back(c);
+    }
+    return c;
+  }
+  // One report per transaction: the tables it changed and their counts.
+  void PublishTransaction() {
+    if (!metrics_) return;
+    std::vector<ops::TableChanges> changes;
+    changes.reserve(touched_.size());
+    for (TxnCounts* c : touched_) {
+      changes.push_back({*c->table, c->inserts, c->updates, c->deletes});
+      *c = TxnCounts{c->table};
+    }
+    touched_.clear();
+    metrics_->Transaction(changes);
+  }
   struct RenderedRow {
     std::vector<std::string> text;
     std::vector<staging::Cell> cells;
@@ -440,6 +489,10 @@ class CaptureSink : public binlog::EventSink {
   Status Begin(const binlog::EventContext& ctx) {
     staging::SourcePosition start{std::string(ctx.file), ctx.offset, std::string(ctx.gtid)};
     uint64_t commit_us = static_cast<uint64_t>(ctx.header->timestamp) * 1000000;
+    last_commit_s_ = static_cast<int64_t>(ctx.header->timestamp);
+    // Counts of a transaction that never committed (a stream restarted inside it) are dropped.
+    for (TxnCounts* c : touched_) *c = TxnCounts{c->table};
+    touched_.clear();
     in_txn_ = true;
     return staging_->BeginTransaction(start, commit_us);
   }
@@ -487,6 +540,11 @@ class CaptureSink : public binlog::EventSink {
   staging::SourcePosition skip_until_;
   bool skipping_ = false;
   std::string last_gtid_;  // GTID of the last committed transaction, kept in checkpoints
+  ops::Metrics* metrics_ = options_.metrics;
+  std::unordered_map<std::string, TxnCounts> txn_counts_;  // "schema.table" -> this txn's counts
+  std::vector<TxnCounts*> touched_;
+  int64_t last_commit_s_ = 0;  // the binlog timestamp of the newest transaction begun
+  uint64_t checkpoint_reported_ms_ = 0;
 };
 
 std::string Human(double n) {
@@ -531,6 +589,11 @@ Status FullLoad(const CaptureOptions& options, staging::Staging* staging,
   BL_ASSIGN_OR_RETURN(auto tables, ListTables(*client, options.filter));
   log("full load of " + std::to_string(tables.size()) + " tables at snapshot " + at.ToString(),
       false);
+  if (options.metrics) {
+    for (const auto& t : tables) {
+      options.metrics->SetState(TableKey(t.schema, t.table), ops::TableState::kQueued);
+    }
+  }
   for (const auto& table : tables) {
     BL_RETURN_IF_ERROR(staging->RegisterSchema(table, at).status());
     BL_ASSIGN_OR_RETURN(auto writer, staging->BeginLoad(table.schema, table.table, at));
@@ -538,6 +601,8 @@ Status FullLoad(const CaptureOptions& options, staging::Staging* staging,
     auto progress = [&](const LoadProgress& p) {
       last = p;
       log(ProgressLine(p), true);
+      if (options.metrics)
+        options.metrics->FullLoadProgress(p.table, p.rows_done, p.rows_estimated);
     };
     Status loaded = snapshot->LoadTable(table, writer.get(), progress, stop);
     // A stop in the middle of a table is a clean stop, not an error (the load starts over).
@@ -548,12 +613,20 @@ Status FullLoad(const CaptureOptions& options, staging::Staging* staging,
     }
     BL_RETURN_IF_ERROR(writer->Finish());
     stats->full_load_rows += writer->rows();
+    if (options.metrics) {
+      options.metrics->FullLoadDone(TableKey(table.schema, table.table), writer->rows());
+    }
     log("full load " + TableKey(table.schema, table.table) + ": " + std::to_string(writer->rows()) +
             " rows in " + std::to_string(last.seconds).substr(0, 5) + " s",
         false);
   }
   BL_RETURN_IF_ERROR(staging->FinishFullLoad(at));
   *completed = true;
+  if (options.metrics) {
+    for (const auto& t : tables) {
+      options.metrics->SetState(TableKey(t.schema, t.table), ops::TableState::kReplicating);
+    }
+  }
   return {};
 }
 
@@ -674,6 +747,16 @@ Status RunCapture(const CaptureOptions& options, const std::atomic<bool>* stop,
                                                            options.csv, flush, options.spool_dir));
   bool replay = !options.binlog_dir.empty();
   bool load = options.migration != MigrationType::kCdc && !staging->checkpoint().full_load_done;
+  if (options.metrics) {
+    // The tables staged before this start, as the DMS console lists them at once.
+    for (const auto& [key, version] : staging->checkpoint().schema_versions) {
+      options.metrics->SetState(key,
+                                load ? ops::TableState::kQueued : ops::TableState::kReplicating);
+    }
+    if (!staging->checkpoint().position.empty()) {
+      options.metrics->Checkpoint(staging->checkpoint().position.ToString());
+    }
+  }
   const staging::SourcePosition resume = staging->checkpoint().position;
   std::optional<std::string> oldest;  // the oldest binlog left, when the checkpoint's is purged
   if (!load && !replay && !resume.empty() && options.migration != MigrationType::kFullLoad) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "binlog/client.h"
+#include "ops/ops.h"
 #include "source/source.h"
 #include "staging/staging.h"
 #include "util/status.h"
@@ -37,6 +38,8 @@ struct CaptureOptions {
   // table, then changes from its snapshot (--resnapshot, [capture] when_purged = "resnapshot").
   // False: stop with one line that says so.
   bool resnapshot = false;
+  // The status server's metrics ([ops], docs/operations.md); nullptr: none are kept.
+  ops::Metrics* metrics = nullptr;
 };
 
 struct CaptureStats {

@@ -43,6 +43,14 @@ int64_t NowMs() {
 bool IsCsv(const std::string& n) { return n.size() > 4 && n.ends_with(".csv"); }
 bool IsLoad(const std::string& n) { return n.rfind("LOAD", 0) == 0; }
 
+// "schema/table" -> "schema.table", as the metrics name tables.
+std::string TableName(const std::string& key) {
+  std::string n = key;
+  const size_t slash = n.find('/');
+  if (slash != std::string::npos) n[slash] = '.';
+  return n;
+}
+
 // One table's files waiting for the apply, LOAD files first, each group in name order.
 struct Job {
   std::string key;  // "schema/table"
@@ -145,7 +153,13 @@ class Trigger {
           job.changes.push_back(f);
         }
       }
-      if (!job.loads.empty() || !job.changes.empty()) jobs.push_back(std::move(job));
+      if (!job.loads.empty() || !job.changes.empty()) {
+        if (o_.metrics) {
+          o_.metrics->Pending(TableName(job.key), job.loads.size() + job.changes.size(),
+                              job.changes.empty() ? job.loads.back() : job.changes.back());
+        }
+        jobs.push_back(std::move(job));
+      }
     }
     retrying_ = pending_retry;
     size_t pending = 0;
@@ -156,6 +170,7 @@ class Trigger {
         for (const auto& j : jobs) {
           failed_.insert(j.key);
           log_("table " + j.key + " stopped: " + st.message());
+          if (o_.metrics) o_.metrics->Error(TableName(j.key), st.message(), true);
         }
       }
       return pending;
@@ -182,9 +197,11 @@ class Trigger {
             retry_at_[job->key] = NowMs() + wait_ms;
             log_("table " + job->key + ": " + st.message() + "; retrying in " +
                  std::to_string(wait_ms) + " ms");
+            if (o_.metrics) o_.metrics->Error(TableName(job->key), st.message(), false);
           } else {
             failed_.insert(job->key);
             log_("table " + job->key + " stopped: " + st.message());
+            if (o_.metrics) o_.metrics->Error(TableName(job->key), st.message(), true);
           }
         } else {
           std::lock_guard<std::mutex> lock(mu);
@@ -259,6 +276,10 @@ class Trigger {
       stats_->files += group->size();
       stats_->commits += st->commits;
       stats_->skipped += st->skipped;
+      if (o_.metrics) {
+        o_.metrics->Applied(TableName(job.key), group->size(), static_cast<uint64_t>(st->commits),
+                            group->back());
+      }
       if (st->commits > 0) {
         log_("applied " + job.key + "/" + group->back() + " (" + std::to_string(group->size()) +
              " files, " + std::to_string(st->commits) + " commits)");
@@ -420,6 +441,7 @@ class Trigger {
                                 "); fix it and restart the trigger to hand the file over again");
       }
       stats_->files++;
+      if (o_.metrics) o_.metrics->Applied(TableName(job.key), 1, 0, f);
       std::lock_guard<std::mutex> lock(done_mu_);
       exec_state_[job.key] = f;
       done_.insert(rel);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lake/lake.h"
+#include "ops/ops.h"
 #include "util/status.h"
 
 namespace binlake::trigger {
@@ -42,6 +43,8 @@ struct TriggerOptions {
   // Events are hints: the listing decides, so lost, repeated or reordered events change nothing.
   std::string notify_listen;  // empty: off
   std::string notify_token;   // the Bearer token senders must present; empty: none
+  // The status server's metrics ([ops], docs/operations.md); nullptr: none are kept.
+  ops::Metrics* metrics = nullptr;
 };
 
 struct TriggerStats {

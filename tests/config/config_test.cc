@@ -17,6 +17,23 @@ TEST(ConfigTest, LakeDefaults) {
   EXPECT_EQ(c->lake.log_retention_versions, 0u);
 }
 
+TEST(ConfigTest, OpsSection) {
+  auto d = ParseConfig(kSource, "t.toml");
+  ASSERT_OK(d.status());
+  EXPECT_FALSE(d->ops.enabled);
+  EXPECT_EQ(d->ops.listen, "127.0.0.1:7070");
+  auto c = ParseConfig(std::string(kSource) + "[ops]\nenabled = true\nlisten = \"0.0.0.0:9100\"\n",
+                       "t.toml");
+  ASSERT_OK(c.status());
+  EXPECT_TRUE(c->ops.enabled);
+  EXPECT_EQ(c->ops.listen, "0.0.0.0:9100");
+  for (const char* bad : {"[ops]\nlisten = \"7070\"\n", "[ops]\nport = 1\n",
+                          "[ops]\nenabled = \"yes\"\n", "ops = 1\n"}) {
+    auto b = ParseConfig(std::string(kSource) + bad, "t.toml");
+    EXPECT_EQ(b.status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 TEST(ConfigTest, LakeFormatAndCheckpoints) {
   auto c = ParseConfig(std::string(kSource) +
                            "[lake]\nformat = \"csv\"\ncheckpoint_interval = 10\n"
