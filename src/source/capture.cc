@@ -98,6 +98,20 @@ class CaptureSink : public binlog::EventSink {
         tables_[map.table_id] = TableState{key, *latest, Counts(key)};
         return {};
       }
+      // Else the table as information_schema shows it now, when it has exactly these types (the
+      // race: a later ALTER that keeps every type but renames columns; docs/lake.md).
+      if (auto now = TableWithTypes(map.schema, map.table, schema)) {
+        staging::SourcePosition since{std::string(ctx.file), ctx.offset, std::string(ctx.gtid)};
+        if (latest) ReadAddedDefaults(*latest, since.ToString(), &*now);
+        auto version = staging_->RegisterSchema(*now, since);
+        if (!version.ok()) return version.status();
+        log_("schema of " + key + " changed at " + since.ToString() + ": version " +
+                 std::to_string(*version) +
+                 " (from information_schema: the binlog carries no column names)",
+             false);
+        tables_[map.table_id] = TableState{key, std::move(*now), Counts(key)};
+        return {};
+      }
       return Status::NotSupported(
           "table " + key + " at " + std::string(ctx.file) + ":" + std::to_string(ctx.offset) +
           ": the binlog carries no column names and the columns no longer match the known "
@@ -250,6 +264,22 @@ class CaptureSink : public binlog::EventSink {
     if (!tables.ok() || !at_end()) return std::nullopt;
     for (auto& t : *tables) {
       if (t.schema == n.schema && t.table == n.table) return std::move(t);
+    }
+    return std::nullopt;
+  }
+
+  // The table from information_schema when its columns have the types of `map` (a TABLE_MAP
+  // without names); nullopt otherwise, on any error, or when replaying files.
+  std::optional<staging::TableSchema> TableWithTypes(const std::string& schema,
+                                                     const std::string& table,
+                                                     const staging::TableSchema& map) {
+    if (!options_.binlog_dir.empty() || !OpenSql()) return std::nullopt;
+    TableFilter one;
+    one.include = {schema + "." + table};
+    auto tables = ListTables(*sql_, one);
+    if (!tables.ok()) return std::nullopt;
+    for (auto& t : *tables) {
+      if (t.schema == schema && t.table == table && SameTypes(t, map)) return std::move(t);
     }
     return std::nullopt;
   }
