@@ -315,6 +315,22 @@ TEST_F(ApplyTest, WholeRowIdentityWithoutPrimaryKey) {
   EXPECT_EQ(ApplyFiles(strict, Files()).status().code(), StatusCode::kNotSupported);
 }
 
+// Every row of a lake table as text, sorted.
+std::vector<std::string> SortedRows(const std::string& dir) {
+  auto t = ReadLakeTable(dir).value();
+  auto batch = t->CombineChunksToBatch().ValueOrDie();
+  std::vector<std::string> rows;
+  for (int64_t i = 0; i < batch->num_rows(); i++) {
+    std::string row;
+    for (int c = 0; c < batch->num_columns(); c++) {
+      row += batch->column(c)->GetScalar(i).ValueOrDie()->ToString() + "|";
+    }
+    rows.push_back(row);
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
 // Row groups of each data file of the table's latest version.
 std::vector<int> RowGroups(const std::string& table_dir) {
   std::vector<int> out;
@@ -348,21 +364,7 @@ TEST_F(ApplyTest, StreamingLoadBiggerThanTheFlushGivesTheSameRows) {
   one.lake = other.path();
   one.threads = 1;
   ASSERT_OK(ApplyFiles(one, Files()).status());
-  auto sorted = [](const std::string& dir) {
-    auto t = ReadLakeTable(dir).value();
-    auto batch = t->CombineChunksToBatch().ValueOrDie();
-    std::vector<std::string> rows;
-    for (int64_t i = 0; i < batch->num_rows(); i++) {
-      std::string row;
-      for (int c = 0; c < batch->num_columns(); c++) {
-        row += batch->column(c)->GetScalar(i).ValueOrDie()->ToString() + "|";
-      }
-      rows.push_back(row);
-    }
-    std::sort(rows.begin(), rows.end());
-    return rows;
-  };
-  EXPECT_EQ(sorted(lake_.path() + "/db/t"), sorted(other.path() + "/db/t"));
+  EXPECT_EQ(SortedRows(lake_.path() + "/db/t"), SortedRows(other.path() + "/db/t"));
   for (int groups : RowGroups(other.path() + "/db/t")) EXPECT_EQ(groups, 1);
 }
 
@@ -396,22 +398,6 @@ TEST_F(ApplyTest, OneChangeFileWithKeyMovesInParallelBuckets) {
   EXPECT_EQ(names[12], "home");
   EXPECT_EQ(names.count(1012), 0u);
   EXPECT_TRUE(warnings_.empty());
-}
-
-// Every row of a lake table as text, sorted.
-std::vector<std::string> SortedRows(const std::string& dir) {
-  auto t = ReadLakeTable(dir).value();
-  auto batch = t->CombineChunksToBatch().ValueOrDie();
-  std::vector<std::string> rows;
-  for (int64_t i = 0; i < batch->num_rows(); i++) {
-    std::string row;
-    for (int c = 0; c < batch->num_columns(); c++) {
-      row += batch->column(c)->GetScalar(i).ValueOrDie()->ToString() + "|";
-    }
-    rows.push_back(row);
-  }
-  std::sort(rows.begin(), rows.end());
-  return rows;
 }
 
 // A change file bigger than a thread's share of the memory budget is split by key into parts on
