@@ -194,8 +194,18 @@ Result<std::optional<StagedLoad>> LoadToApply(const StagedTable& t, const LakeTa
   }
   auto load = StagedLoadFiles(t);
   if (!load.ok()) {
-    // LOAD files removed between the listing and the read: a load is being staged again.
-    if (load.status().code() == StatusCode::kNotFound && !load_asked && lake.exists) return none;
+    // LOAD files removed between the listing and the read: a load is being staged again (a
+    // re-load deletes a table's LOAD files, then writes the new ones). Without them asked for,
+    // the change files apply to the table as it is; else the caller retries later (the trigger
+    // on its next scan) rather than giving the table up.
+    if (load.status().code() == StatusCode::kNotFound) {
+      if (!load_asked && lake.exists) return none;
+      if (load_asked) {
+        return Status::Unavailable(load.status().message() +
+                                   ": they were removed after they were listed, so a new full "
+                                   "load is being staged; apply again once it is");
+      }
+    }
     return load.status();
   }
   if (lake.exists && lake.load_id == load->id) return none;
