@@ -345,6 +345,7 @@ Result<char> RecordOp(const Layout& l, const Fields& f) {
 struct BucketChanges {
   std::shared_ptr<arrow::RecordBatch> rows;
   std::vector<char> ops;
+  std::vector<int64_t> order;  // each row's place among all the file's records
 };
 
 // Reads change records block by block into per-bucket Arrow batches; `path` names the file in
@@ -358,6 +359,7 @@ Result<std::map<int, BucketChanges>> ReadChangeBlocks(const ApplyOptions& o, con
   std::string block;
   uint64_t first_line = 0;
   Fields fields;
+  int64_t records = 0;
   while (true) {
     BL_ASSIGN_OR_RETURN(bool more, blocks->Next(&block, &first_line));
     if (!more) break;
@@ -371,6 +373,7 @@ Result<std::map<int, BucketChanges>> ReadChangeBlocks(const ApplyOptions& o, con
       Status st = builders.Append(b, fields);
       if (!st.ok()) return st.WithContext(where());
       out[b].ops.push_back(*op);
+      out[b].order.push_back(records++);
     }
     if (!reader.status().ok()) return reader.status().WithContext(path);
   }
@@ -877,7 +880,12 @@ class ChangeKeys {
       for (int col : t.key) part.cols.push_back(c.rows->column(col).get());
       BL_RETURN_IF_ERROR(HashKeys(part.cols, c.rows->num_rows(), &hashes));
       const int p = static_cast<int>(k.parts_.size());
-      for (int64_t j = 0; j < c.rows->num_rows(); j++) k.index_.emplace(hashes[j], Entry{p, j});
+      for (int64_t j = 0; j < c.rows->num_rows(); j++) {
+        // Deletes and updates first (they act on an existing row), then by place in the file.
+        const int64_t rank = (c.ops[static_cast<size_t>(j)] == 'I' ? int64_t{1} << 62 : 0) +
+                             c.order[static_cast<size_t>(j)];
+        k.index_.emplace(hashes[j], Entry{p, j, rank});
+      }
       k.parts_.push_back(std::move(part));
     }
     return k;
@@ -885,14 +893,23 @@ class ChangeKeys {
 
   const std::vector<int>& key() const { return key_; }
 
-  // The bucket of the change key equal to row `row` of `cols`, or -1.
+  // The bucket of the change key equal to row `row` of `cols`, or -1. Keys of different
+  // canonical texts can be equal as lake values (a zero date and NULL are both null; a table
+  // without a primary key has every column in its key), so they can sit in several buckets: the
+  // old row goes to the bucket of the first delete or update among them, the change that acts on
+  // an existing row, else of the first insert.
   int Find(uint64_t hash, const KeyColumns& cols, int64_t row) const {
     auto [it, end] = index_.equal_range(hash);
+    int bucket = -1;
+    int64_t best = 0;
     for (; it != end; ++it) {
       const Part& p = parts_[it->second.part];
-      if (KeysEqual(cols, row, p.cols, it->second.row)) return p.bucket;
+      if ((bucket < 0 || it->second.rank < best) && KeysEqual(cols, row, p.cols, it->second.row)) {
+        bucket = p.bucket;
+        best = it->second.rank;
+      }
     }
-    return -1;
+    return bucket;
   }
 
  private:
@@ -904,6 +921,7 @@ class ChangeKeys {
   struct Entry {
     int part = 0;
     int64_t row = 0;
+    int64_t rank = 0;  // which matching change takes an old row first (lowest)
   };
   std::vector<int> key_;
   std::vector<Part> parts_;
